@@ -1,0 +1,106 @@
+#include "mpsa/ike/prf.hpp"
+
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+
+#include <memory>
+
+namespace mpsa::ike {
+namespace {
+
+const char* digest_name(PrfId id) {
+    switch (id) {
+        case PrfId::kHmacSha1: return "SHA1";
+        case PrfId::kHmacSha2_256: return "SHA2-256";
+        case PrfId::kHmacSha2_384: return "SHA2-384";
+        case PrfId::kHmacSha2_512: return "SHA2-512";
+    }
+    return "SHA2-256";
+}
+
+struct MacDeleter {
+    void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
+    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
+};
+
+}  // namespace
+
+std::optional<PrfId> prf_from_transform_id(std::uint16_t id) {
+    switch (id) {
+        case 2: return PrfId::kHmacSha1;
+        case 5: return PrfId::kHmacSha2_256;
+        case 6: return PrfId::kHmacSha2_384;
+        case 7: return PrfId::kHmacSha2_512;
+        default: return std::nullopt;
+    }
+}
+
+std::string_view prf_name(PrfId id) {
+    switch (id) {
+        case PrfId::kHmacSha1: return "prfsha1";
+        case PrfId::kHmacSha2_256: return "prfsha256";
+        case PrfId::kHmacSha2_384: return "prfsha384";
+        case PrfId::kHmacSha2_512: return "prfsha512";
+    }
+    return "unknown";
+}
+
+std::size_t prf_output_length(PrfId id) {
+    switch (id) {
+        case PrfId::kHmacSha1: return 20;
+        case PrfId::kHmacSha2_256: return 32;
+        case PrfId::kHmacSha2_384: return 48;
+        case PrfId::kHmacSha2_512: return 64;
+    }
+    return 0;
+}
+
+tl::expected<SecretBytes, PrfError> prf(PrfId id, ByteView key, ByteView data) {
+    // EVP_MAC_fetch is cached by OpenSSL's default library context after the first call.
+    std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
+    if (!mac) return tl::unexpected(PrfError::kCrypto);
+    std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+    if (!ctx) return tl::unexpected(PrfError::kCrypto);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest_name(id)),
+                                         0),
+        OSSL_PARAM_construct_end()};
+    // HMAC with an empty key is legal (and used by some test vectors); OpenSSL wants non-null.
+    static const std::uint8_t kEmpty = 0;
+    const std::uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
+    if (EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1)
+        return tl::unexpected(PrfError::kCrypto);
+    if (!data.empty() && EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1)
+        return tl::unexpected(PrfError::kCrypto);
+    SecretBytes out(prf_output_length(id));
+    std::size_t written = 0;
+    if (EVP_MAC_final(ctx.get(), out.data(), &written, out.size()) != 1 || written != out.size())
+        return tl::unexpected(PrfError::kCrypto);
+    return out;
+}
+
+tl::expected<SecretBytes, PrfError> prf_plus(PrfId id, ByteView key, ByteView seed,
+                                             std::size_t length) {
+    const std::size_t block = prf_output_length(id);
+    if (length > block * 255) return tl::unexpected(PrfError::kOutputTooLong);
+    SecretBytes out(length);
+    SecretBytes input(block + seed.size() + 1);  // T(n-1) | S | n
+    std::size_t produced = 0;
+    std::size_t prev_len = 0;
+    for (unsigned n = 1; produced < length; ++n) {
+        // input = T(n-1) (prev_len bytes, already at the front) | seed | n
+        std::copy(seed.begin(), seed.end(), input.data() + prev_len);
+        input.data()[prev_len + seed.size()] = static_cast<std::uint8_t>(n);
+        auto t = prf(id, key, ByteView(input.data(), prev_len + seed.size() + 1));
+        if (!t) return tl::unexpected(t.error());
+        const std::size_t take = std::min(block, length - produced);
+        std::copy(t->data(), t->data() + take, out.data() + produced);
+        produced += take;
+        std::copy(t->data(), t->data() + block, input.data());
+        prev_len = block;
+    }
+    return out;
+}
+
+}  // namespace mpsa::ike
