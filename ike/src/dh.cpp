@@ -166,7 +166,7 @@ std::string_view dh_group_name(DhGroup group) {
         case DhGroup::kEcp384:
             return "ecp384";
         case DhGroup::kCurve25519:
-            return "curve25519";
+            return "x25519";
     }
     return "unknown";
 }

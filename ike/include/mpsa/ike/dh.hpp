@@ -29,7 +29,7 @@ enum class DhGroup : std::uint16_t {
 };
 
 [[nodiscard]] std::optional<DhGroup> dh_group_from_transform_id(std::uint16_t id);
-// strongSwan proposal keyword: modp2048, ecp256, ecp384, curve25519.
+// strongSwan proposal keyword: modp2048, ecp256, ecp384, x25519.
 [[nodiscard]] std::string_view dh_group_name(DhGroup group);
 // Octets of the KE payload's key exchange data.
 [[nodiscard]] std::size_t dh_public_length(DhGroup group);
