@@ -1,0 +1,502 @@
+#!/usr/bin/python3
+"""labrun: instantiate a containerlab topology as Linux network namespaces + veth, with FRR.
+
+Docker is not available on the build/CI machine (nor inside the test VM), so the same
+`containerlab/*.clab.yml` files that containerlab runs with Docker are brought up here as one
+network namespace per node, one veth pair per link, the nodes' `exec` commands run inside their
+namespace, and FRR (zebra + the daemons enabled in the node's `daemons` file) started per node with
+a private config/socket directory.
+
+Supported containerlab schema (anything else is a clear error, never silently ignored):
+  name                                 lab name (namespace names are <name>-<run id>-<node>)
+  topology.defaults / topology.kinds.<kind> / topology.nodes.<node>:
+      kind           `linux` only (the FRR image of containerlab/Dockerfile is kind linux)
+      image          recorded, not used (the host's / is the node's file system)
+      binds          `src:dst[:ro|rw]`, src relative to the topology file; dst under /etc/frr/
+                     (`daemons`, `frr.conf`, `vtysh.conf`) becomes the node's FRR config, dst under
+                     /etc/mpsa/ is copied into the node directory (<node dir>/etc/mpsa/...)
+      startup-config FRR integrated config (same as a bind to /etc/frr/frr.conf)
+      exec           shell commands run in the node's namespace, in order, after links exist
+      env            environment for `exec` commands
+      labels         recorded (tests may read them)
+  topology.links[].endpoints           ["nodeA:ifA", "nodeB:ifB"] -> veth pair
+  mgmt, prefix, ports, cmd, entrypoint, network-mode: not supported in namespace mode (error)
+
+Usage:
+  labrun.py up TOPOLOGY [--name N] [--state-dir DIR] [--no-frr] [--json]
+  labrun.py down STATE_DIR
+  labrun.py exec STATE_DIR NODE -- CMD...
+  labrun.py vtysh STATE_DIR NODE -c CMD [-c CMD...]
+  labrun.py gc                          remove labs whose creating process is gone
+The state directory holds state.json, per-node FRR dirs and logs. `up` prints its path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - setup.sh installs python3-yaml
+    sys.exit("labrun: python3-yaml is missing (run scripts/setup.sh)")
+
+FRR_BIN = Path("/usr/lib/frr")
+STATE_ROOT = Path(os.environ.get("MPSA_LAB_STATE_ROOT", "/tmp/mpsa-lab"))
+SUPPORTED_NODE_KEYS = {"kind", "image", "binds", "startup-config", "exec", "env", "labels"}
+UNSUPPORTED_TOP_KEYS = {"mgmt", "prefix"}
+FRR_DAEMONS = ["zebra", "bgpd", "staticd", "ospfd", "ospf6d", "bfdd", "pbrd"]
+MAX_IFNAME = 15
+
+
+class LabError(Exception):
+    """A topology or environment problem, reported as one clear line."""
+
+
+@dataclass
+class Node:
+    name: str
+    kind: str = "linux"
+    image: str | None = None
+    exec_cmds: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
+    frr_files: dict[str, Path] = field(default_factory=dict)  # daemons / frr.conf / vtysh.conf
+    other_binds: dict[str, Path] = field(default_factory=dict)  # dst -> src
+
+
+@dataclass
+class Link:
+    a: str
+    a_if: str
+    b: str
+    b_if: str
+
+
+@dataclass
+class Topology:
+    name: str
+    path: Path
+    nodes: dict[str, Node]
+    links: list[Link]
+
+
+def _merge(*dicts: dict[str, Any]) -> dict[str, Any]:
+    """containerlab precedence: node > kind > defaults; lists and maps are replaced, not merged
+    (binds/exec are node-specific in practice), except env and labels which are merged."""
+    out: dict[str, Any] = {}
+    for d in dicts:
+        for k, v in (d or {}).items():
+            if k in ("env", "labels"):
+                out[k] = {**out.get(k, {}), **(v or {})}
+            else:
+                out[k] = v
+    return out
+
+
+def parse_topology(path: str | Path) -> Topology:
+    path = Path(path).resolve()
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise LabError(f"{path}: cannot read topology: {e}") from e
+    if not isinstance(doc, dict) or "topology" not in doc:
+        raise LabError(f"{path}: not a containerlab topology (no 'topology' key)")
+    name = doc.get("name")
+    if not isinstance(name, str) or not name:
+        raise LabError(f"{path}: 'name' must be a non-empty string")
+    for k in UNSUPPORTED_TOP_KEYS & doc.keys():
+        raise LabError(f"{path}: '{k}' is not supported by the namespace runner")
+    topo = doc["topology"] or {}
+    defaults = topo.get("defaults") or {}
+    kinds = topo.get("kinds") or {}
+    raw_nodes = topo.get("nodes") or {}
+    if not raw_nodes:
+        raise LabError(f"{path}: topology.nodes is empty")
+    base = path.parent
+    nodes: dict[str, Node] = {}
+    for nname, raw in raw_nodes.items():
+        where = f"{path}: topology.nodes.{nname}"
+        if not isinstance(nname, str) or not nname.replace("-", "").replace("_", "").isalnum():
+            raise LabError(f"{where}: node names must be alphanumeric (with - or _)")
+        kind = (raw or {}).get("kind", defaults.get("kind", "linux"))
+        spec = _merge(defaults, kinds.get(kind, {}), raw or {})
+        unknown = set(spec) - SUPPORTED_NODE_KEYS
+        if unknown:
+            raise LabError(f"{where}: unsupported key(s) {sorted(unknown)} in namespace mode")
+        if spec.get("kind", "linux") != "linux":
+            raise LabError(f"{where}: kind '{spec.get('kind')}' is not supported (only 'linux')")
+        node = Node(name=nname, image=spec.get("image"))
+        execs = spec.get("exec") or []
+        if not isinstance(execs, list) or not all(isinstance(c, str) for c in execs):
+            raise LabError(f"{where}.exec: must be a list of strings")
+        node.exec_cmds = list(execs)
+        node.env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
+        node.labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+        for i, bind in enumerate(spec.get("binds") or []):
+            parts = str(bind).split(":")
+            if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
+                raise LabError(f"{where}.binds[{i}]: expected 'src:dst[:ro|rw]', got {bind!r}")
+            src, dst = (base / parts[0]).resolve(), parts[1]
+            if not src.is_file():
+                raise LabError(f"{where}.binds[{i}]: {src} does not exist")
+            if dst.startswith("/etc/frr/"):
+                node.frr_files[dst[len("/etc/frr/"):]] = src
+            elif dst.startswith("/etc/mpsa/"):
+                node.other_binds[dst] = src
+            else:
+                raise LabError(f"{where}.binds[{i}]: target {dst} not supported "
+                               "(only /etc/frr/ and /etc/mpsa/)")
+        if "startup-config" in spec:
+            src = (base / spec["startup-config"]).resolve()
+            if not src.is_file():
+                raise LabError(f"{where}.startup-config: {src} does not exist")
+            node.frr_files["frr.conf"] = src
+        nodes[nname] = node
+    links: list[Link] = []
+    seen: set[tuple[str, str]] = set()
+    for i, raw in enumerate(topo.get("links") or []):
+        where = f"{path}: topology.links[{i}]"
+        eps = (raw or {}).get("endpoints")
+        if not isinstance(eps, list) or len(eps) != 2:
+            raise LabError(f"{where}: 'endpoints' must list exactly two 'node:interface'")
+        ends = []
+        for ep in eps:
+            node_name, _, ifname = str(ep).partition(":")
+            if node_name not in nodes:
+                raise LabError(f"{where}: unknown node '{node_name}'")
+            if not ifname or len(ifname) > MAX_IFNAME or "/" in ifname or " " in ifname:
+                raise LabError(f"{where}: bad interface name '{ifname}'")
+            if (node_name, ifname) in seen:
+                raise LabError(f"{where}: {node_name}:{ifname} is used by two links")
+            seen.add((node_name, ifname))
+            ends.append((node_name, ifname))
+        links.append(Link(ends[0][0], ends[0][1], ends[1][0], ends[1][1]))
+    return Topology(name=name, path=path, nodes=nodes, links=links)
+
+
+def parse_daemons_file(path: Path | None) -> list[str]:
+    """Which FRR daemons to start: `<daemon>=yes` lines of an FRR daemons file. zebra always."""
+    enabled = ["zebra"]
+    if path is None:
+        return enabled + ["bgpd"]
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if "=" not in line or line.startswith("#"):
+            continue
+        key, _, value = line.partition("=")
+        if key in FRR_DAEMONS and key != "zebra" and value.strip().strip('"') == "yes":
+            enabled.append(key)
+    return enabled
+
+
+# ----------------------------------------------------------------------------- runtime
+
+
+def run(cmd: list[str], *, check: bool = True, input_text: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(cmd, input=input_text, capture_output=True, text=True,
+                          env=env)
+    if check and proc.returncode != 0:
+        raise LabError(f"command failed ({proc.returncode}): {shlex.join(cmd)}\n"
+                       f"{proc.stderr.strip()}")
+    return proc
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise LabError(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+class Lab:
+    """A running (or to-be-started) lab, persisted in <state_dir>/state.json."""
+
+    def __init__(self, state_dir: Path, state: dict[str, Any]):
+        self.state_dir = state_dir
+        self.state = state
+
+    # -- accessors used by tests
+    @classmethod
+    def load(cls, state_dir: str | Path) -> "Lab":
+        state_dir = Path(state_dir)
+        try:
+            return cls(state_dir, json.loads((state_dir / "state.json").read_text()))
+        except (OSError, ValueError) as e:
+            raise LabError(f"{state_dir}: no lab state: {e}") from e
+
+    def netns(self, node: str) -> str:
+        try:
+            return self.state["nodes"][node]["netns"]
+        except KeyError as e:
+            raise LabError(f"no node '{node}' in lab {self.state['name']}") from e
+
+    def node_dir(self, node: str) -> Path:
+        return self.state_dir / "nodes" / node
+
+    def exec(self, node: str, cmd: list[str] | str, check: bool = True,
+             timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+        argv = ["ip", "netns", "exec", self.netns(node)]
+        argv += ["sh", "-c", cmd] if isinstance(cmd, str) else cmd
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise LabError(f"{node}: command failed ({proc.returncode}): {cmd}\n"
+                           f"{proc.stdout}{proc.stderr}")
+        return proc
+
+    def vtysh(self, node: str, *commands: str) -> str:
+        argv = ["vtysh", "--vty_socket", str(self.node_dir(node) / "frr")]
+        for c in commands:
+            argv += ["-c", c]
+        return self.exec(node, argv).stdout
+
+    def vtysh_json(self, node: str, command: str) -> Any:
+        out = self.vtysh(node, command)
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise LabError(f"{node}: '{command}' did not return JSON: {out[:200]}") from e
+
+    def save(self) -> None:
+        tmp = self.state_dir / "state.json.tmp"
+        tmp.write_text(json.dumps(self.state, indent=2))
+        tmp.replace(self.state_dir / "state.json")
+
+
+def _frr_dir_setup(node_dir: Path, node: Node) -> Path:
+    frr_dir = node_dir / "frr"
+    frr_dir.mkdir(parents=True, exist_ok=True)
+    conf = node.frr_files.get("frr.conf")
+    (frr_dir / "frr.conf").write_text(conf.read_text() if conf else f"hostname {node.name}\n")
+    vty = node.frr_files.get("vtysh.conf")
+    (frr_dir / "vtysh.conf").write_text(vty.read_text() if vty else "")
+    shutil.chown(node_dir, "frr", "frr")
+    for p in [frr_dir, *frr_dir.iterdir()]:
+        shutil.chown(p, "frr", "frr")
+    return frr_dir
+
+
+def start_frr(lab: Lab, node: Node) -> list[str]:
+    node_dir = lab.node_dir(node.name)
+    frr_dir = _frr_dir_setup(node_dir, node)
+    daemons = parse_daemons_file(node.frr_files.get("daemons"))
+    ns = lab.netns(node.name)
+    zserv = frr_dir / "zserv.api"
+    for d in daemons:
+        binary = FRR_BIN / d
+        if not binary.exists():
+            raise LabError(f"{node.name}: FRR daemon {binary} is not installed")
+        # explicit -f: the host's /etc/frr/frr.conf must never leak into a lab node
+        run(["ip", "netns", "exec", ns, str(binary), "-d", "-u", "frr", "-g", "frr", "-P", "0",
+             "-A", "127.0.0.1", "-f", str(frr_dir / "frr.conf"), "-i", str(frr_dir / f"{d}.pid"),
+             "-z", str(zserv), "--vty_socket", str(frr_dir),
+             "--log", f"file:{frr_dir / (d + '.log')}"])
+        if d == "zebra":
+            wait_for(zserv.exists, 10, f"{node.name}: zebra's socket {zserv}")
+    return daemons
+
+
+def lab_up(topo_path: str, name: str | None = None, state_dir: str | None = None,
+           with_frr: bool = True) -> Lab:
+    topo = parse_topology(topo_path)
+    run_id = secrets.token_hex(3)
+    lab_name = name or f"{topo.name}-{run_id}"
+    sdir = Path(state_dir) if state_dir else STATE_ROOT / lab_name
+    if (sdir / "state.json").exists():
+        raise LabError(f"{sdir}: a lab is already recorded there (run 'down' first)")
+    sdir.mkdir(parents=True, exist_ok=True)
+    state = {
+        "name": lab_name, "topology": str(topo.path), "owner_pid": os.getppid(),
+        "created": time.time(), "nodes": {}, "links": [],
+    }
+    lab = Lab(sdir, state)
+    for n in topo.nodes.values():
+        state["nodes"][n.name] = {
+            "netns": f"{lab_name}-{n.name}", "labels": n.labels, "image": n.image,
+            "frr": [], "binds": {},
+        }
+    lab.save()  # recorded before anything is created, so `down` can always clean up
+    try:
+        for n in topo.nodes.values():
+            ns = lab.netns(n.name)
+            run(["ip", "netns", "add", ns])
+            nd = lab.node_dir(n.name)
+            nd.mkdir(parents=True, exist_ok=True)
+            for dst, src in n.other_binds.items():
+                target = nd / dst.lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, target)
+                state["nodes"][n.name]["binds"][dst] = str(target)
+            # Loopback up; no DAD so addresses are usable at once (tests poll, never sleep).
+            run(["ip", "netns", "exec", ns, "sh", "-c",
+                 "ip link set lo up && sysctl -qw net.ipv6.conf.all.accept_dad=0 "
+                 "net.ipv6.conf.default.accept_dad=0"])
+        batch = "".join(
+            f"link add {l.a_if} netns {lab.netns(l.a)} type veth peer name {l.b_if} "
+            f"netns {lab.netns(l.b)}\n" for l in topo.links)
+        if batch:
+            run(["ip", "-batch", "-"], input_text=batch)
+        for l in topo.links:
+            state["links"].append([f"{l.a}:{l.a_if}", f"{l.b}:{l.b_if}"])
+        for n in topo.nodes.values():
+            ifs = [l.a_if for l in topo.links if l.a == n.name] + \
+                  [l.b_if for l in topo.links if l.b == n.name]
+            if ifs:
+                run(["ip", "-n", lab.netns(n.name), "-batch", "-"],
+                    input_text="".join(f"link set {i} up\n" for i in ifs))
+            if n.exec_cmds:
+                env = {**os.environ, **n.env}
+                script = "set -e\n" + "\n".join(n.exec_cmds) + "\n"
+                proc = subprocess.run(["ip", "netns", "exec", lab.netns(n.name), "sh", "-c",
+                                       script], capture_output=True, text=True, env=env)
+                if proc.returncode != 0:
+                    raise LabError(f"{n.name}: exec failed ({proc.returncode}): "
+                                   f"{proc.stderr.strip()}")
+        lab.save()
+        if with_frr:
+            for n in topo.nodes.values():
+                if n.frr_files:
+                    state["nodes"][n.name]["frr"] = start_frr(lab, n)
+                    lab.save()
+    except BaseException:
+        lab_down(sdir)
+        raise
+    return lab
+
+
+def lab_down(state_dir: str | Path) -> list[str]:
+    """Tear a lab down completely; safe to call on a half-built lab and more than once."""
+    sdir = Path(state_dir)
+    problems: list[str] = []
+    try:
+        lab = Lab.load(sdir)
+    except LabError:
+        return problems
+    namespaces = [n["netns"] for n in lab.state["nodes"].values()]
+    existing = set(subprocess.run(["ip", "netns", "list"], capture_output=True,
+                                  text=True).stdout.split())
+    namespaces = [ns for ns in namespaces if ns in existing]
+    # Every process in a node's namespace (FRR, mpsad, pings...) goes: TERM, then KILL.
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        pids = _pids_in(namespaces)
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        if pids and sig == signal.SIGTERM:
+            try:
+                wait_for(lambda: not _pids_in(namespaces), 3, "lab processes to exit")
+            except LabError:
+                pass
+    left = _pids_in(namespaces)
+    if left:
+        problems.append(f"processes survived SIGKILL: {left}")
+    for ns in namespaces:
+        proc = run(["ip", "netns", "del", ns], check=False)
+        if proc.returncode != 0:
+            problems.append(f"ip netns del {ns}: {proc.stderr.strip()}")
+    shutil.rmtree(sdir, ignore_errors=True)
+    return problems
+
+
+def _pids_in(namespaces: list[str]) -> list[int]:
+    pids: list[int] = []
+    for ns in namespaces:
+        out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+        pids += [int(p) for p in out.split() if p.isdigit() and int(p) != os.getpid()]
+    return pids
+
+
+def lab_gc() -> list[str]:
+    """Remove labs whose creating process no longer exists (left by a killed test)."""
+    removed = []
+    if not STATE_ROOT.exists():
+        return removed
+    for sdir in STATE_ROOT.iterdir():
+        try:
+            state = json.loads((sdir / "state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        pid = state.get("owner_pid", 0)
+        if pid and Path(f"/proc/{pid}").exists():
+            continue
+        lab_down(sdir)
+        removed.append(str(sdir))
+    return removed
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="labrun", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up", help="bring a topology up")
+    up.add_argument("topology")
+    up.add_argument("--name")
+    up.add_argument("--state-dir")
+    up.add_argument("--no-frr", action="store_true")
+    down = sub.add_parser("down", help="tear a lab down")
+    down.add_argument("state_dir")
+    ex = sub.add_parser("exec", help="run a command in a node")
+    ex.add_argument("state_dir")
+    ex.add_argument("node")
+    ex.add_argument("command", nargs=argparse.REMAINDER)
+    vt = sub.add_parser("vtysh", help="run vtysh commands on a node")
+    vt.add_argument("state_dir")
+    vt.add_argument("node")
+    vt.add_argument("-c", dest="commands", action="append", required=True)
+    sub.add_parser("gc", help="remove labs whose creator is gone")
+    chk = sub.add_parser("check", help="parse a topology and print what would be built")
+    chk.add_argument("topology")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "up":
+            lab = lab_up(args.topology, args.name, args.state_dir, not args.no_frr)
+            print(lab.state_dir)
+        elif args.cmd == "down":
+            problems = lab_down(args.state_dir)
+            for p in problems:
+                print(f"labrun: {p}", file=sys.stderr)
+            return 1 if problems else 0
+        elif args.cmd == "exec":
+            cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
+            if not cmd:
+                raise LabError("exec: no command given")
+            lab = Lab.load(args.state_dir)
+            return subprocess.run(["ip", "netns", "exec", lab.netns(args.node), *cmd]).returncode
+        elif args.cmd == "vtysh":
+            print(Lab.load(args.state_dir).vtysh(args.node, *args.commands), end="")
+        elif args.cmd == "gc":
+            for r in lab_gc():
+                print(f"labrun: removed {r}")
+        elif args.cmd == "check":
+            topo = parse_topology(args.topology)
+            print(json.dumps({
+                "name": topo.name,
+                "nodes": {n.name: {"exec": len(n.exec_cmds), "frr": sorted(n.frr_files),
+                                   "daemons": parse_daemons_file(n.frr_files.get("daemons"))
+                                   if n.frr_files else []}
+                          for n in topo.nodes.values()},
+                "links": [[f"{l.a}:{l.a_if}", f"{l.b}:{l.b_if}"] for l in topo.links],
+            }, indent=2))
+    except LabError as e:
+        print(f"labrun: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
