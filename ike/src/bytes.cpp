@@ -25,7 +25,9 @@ SecretBytes& SecretBytes::operator=(SecretBytes&& other) noexcept {
     return *this;
 }
 
-SecretBytes::~SecretBytes() { wipe(); }
+SecretBytes::~SecretBytes() {
+    wipe();
+}
 
 void SecretBytes::wipe() {
     if (!data_.empty()) OPENSSL_cleanse(data_.data(), data_.size());

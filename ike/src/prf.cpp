@@ -11,10 +11,14 @@ namespace {
 
 const char* digest_name(PrfId id) {
     switch (id) {
-        case PrfId::kHmacSha1: return "SHA1";
-        case PrfId::kHmacSha2_256: return "SHA2-256";
-        case PrfId::kHmacSha2_384: return "SHA2-384";
-        case PrfId::kHmacSha2_512: return "SHA2-512";
+        case PrfId::kHmacSha1:
+            return "SHA1";
+        case PrfId::kHmacSha2_256:
+            return "SHA2-256";
+        case PrfId::kHmacSha2_384:
+            return "SHA2-384";
+        case PrfId::kHmacSha2_512:
+            return "SHA2-512";
     }
     return "SHA2-256";
 }
@@ -28,30 +32,43 @@ struct MacDeleter {
 
 std::optional<PrfId> prf_from_transform_id(std::uint16_t id) {
     switch (id) {
-        case 2: return PrfId::kHmacSha1;
-        case 5: return PrfId::kHmacSha2_256;
-        case 6: return PrfId::kHmacSha2_384;
-        case 7: return PrfId::kHmacSha2_512;
-        default: return std::nullopt;
+        case 2:
+            return PrfId::kHmacSha1;
+        case 5:
+            return PrfId::kHmacSha2_256;
+        case 6:
+            return PrfId::kHmacSha2_384;
+        case 7:
+            return PrfId::kHmacSha2_512;
+        default:
+            return std::nullopt;
     }
 }
 
 std::string_view prf_name(PrfId id) {
     switch (id) {
-        case PrfId::kHmacSha1: return "prfsha1";
-        case PrfId::kHmacSha2_256: return "prfsha256";
-        case PrfId::kHmacSha2_384: return "prfsha384";
-        case PrfId::kHmacSha2_512: return "prfsha512";
+        case PrfId::kHmacSha1:
+            return "prfsha1";
+        case PrfId::kHmacSha2_256:
+            return "prfsha256";
+        case PrfId::kHmacSha2_384:
+            return "prfsha384";
+        case PrfId::kHmacSha2_512:
+            return "prfsha512";
     }
     return "unknown";
 }
 
 std::size_t prf_output_length(PrfId id) {
     switch (id) {
-        case PrfId::kHmacSha1: return 20;
-        case PrfId::kHmacSha2_256: return 32;
-        case PrfId::kHmacSha2_384: return 48;
-        case PrfId::kHmacSha2_512: return 64;
+        case PrfId::kHmacSha1:
+            return 20;
+        case PrfId::kHmacSha2_256:
+            return 32;
+        case PrfId::kHmacSha2_384:
+            return 48;
+        case PrfId::kHmacSha2_512:
+            return 64;
     }
     return 0;
 }
@@ -62,10 +79,9 @@ tl::expected<SecretBytes, PrfError> prf(PrfId id, ByteView key, ByteView data) {
     if (!mac) return tl::unexpected(PrfError::kCrypto);
     std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
     if (!ctx) return tl::unexpected(PrfError::kCrypto);
-    OSSL_PARAM params[] = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(digest_name(id)),
-                                         0),
-        OSSL_PARAM_construct_end()};
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                                            const_cast<char*>(digest_name(id)), 0),
+                           OSSL_PARAM_construct_end()};
     // HMAC with an empty key is legal (and used by some test vectors); OpenSSL wants non-null.
     static const std::uint8_t kEmpty = 0;
     const std::uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();

@@ -7,8 +7,12 @@
 namespace mpsa::ike {
 namespace {
 
-std::string hex(const SecretBytes& s) { return to_hex(s.view()); }
-Bytes ascii(std::string_view s) { return Bytes(s.begin(), s.end()); }
+std::string hex(const SecretBytes& s) {
+    return to_hex(s.view());
+}
+Bytes ascii(std::string_view s) {
+    return Bytes(s.begin(), s.end());
+}
 
 // RFC 4231 test case 2 ("Jefe" / "what do ya want for nothing?") and RFC 2202 for SHA-1.
 TEST(Prf, Rfc4231Case2) {

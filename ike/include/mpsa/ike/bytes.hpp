@@ -15,7 +15,7 @@ using ByteView = std::span<const std::uint8_t>;
 
 // Key material: wiped (OPENSSL_cleanse) whenever it is destroyed or reassigned, never printable.
 class SecretBytes {
-public:
+  public:
     SecretBytes() = default;
     explicit SecretBytes(std::size_t size) : data_(size, 0) {}
     explicit SecretBytes(ByteView bytes) : data_(bytes.begin(), bytes.end()) {}
@@ -34,7 +34,7 @@ public:
     [[nodiscard]] SecretBytes slice(std::size_t offset, std::size_t length) const;
     void wipe();
 
-private:
+  private:
     std::vector<std::uint8_t> data_;
 };
 

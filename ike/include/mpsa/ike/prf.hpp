@@ -24,7 +24,9 @@ enum class PrfId : std::uint16_t {
 [[nodiscard]] std::string_view prf_name(PrfId id);
 // Output length of the PRF and its preferred key length (RFC 7296 2.13: equal for HMAC PRFs).
 [[nodiscard]] std::size_t prf_output_length(PrfId id);
-[[nodiscard]] inline std::size_t prf_key_length(PrfId id) { return prf_output_length(id); }
+[[nodiscard]] inline std::size_t prf_key_length(PrfId id) {
+    return prf_output_length(id);
+}
 
 enum class PrfError { kCrypto, kOutputTooLong };
 
