@@ -17,7 +17,7 @@ PKGS=(
     libcpp-httplib-dev libcli11-dev libspdlog-dev libfmt-dev libyaml-cpp-dev
     # real peers and tools for tests
     frr frr-pythontools charon-systemd strongswan-swanctl strongswan-charon
-    libstrongswan-extra-plugins libcharon-extra-plugins tshark
+    libstrongswan-standard-plugins libstrongswan-extra-plugins libcharon-extra-plugins tshark
     iproute2 iputils-ping procps psmisc kmod tcpdump python3 python3-yaml jq
     # dataplane VM
     qemu-system-x86 linux-image-amd64 busybox-static xz-utils cpio
