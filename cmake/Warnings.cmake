@@ -2,8 +2,9 @@
 add_compile_options(-Wall -Wextra -Werror -Wshadow -Wnon-virtual-dtor -Wold-style-cast
                     -Wcast-align -Woverloaded-virtual -Wformat=2 -Wimplicit-fallthrough)
 if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-  # g++ 12 false positives in <variant>/<optional> at -O2 (GCC bug 105562 and friends)
-  add_compile_options(-Wno-maybe-uninitialized -Wno-array-bounds -Wno-stringop-overflow)
+  # g++ 12 false positives in <variant>/<optional>/std::copy at -O2 (GCC bugs 105562, 106199)
+  add_compile_options(-Wno-maybe-uninitialized -Wno-array-bounds -Wno-stringop-overflow
+                      -Wno-stringop-overread)
 endif()
 add_compile_definitions(_FORTIFY_SOURCE=2)
 add_compile_options(-fstack-protector-strong)
