@@ -62,8 +62,8 @@ class Builder {
     tl::expected<WireMessage, Error> finish(const std::string& what) {
         if (!ok_) return tl::unexpected(Error{ENOMEM, "netlink message too large: " + what});
         const auto* header = nlmsg_hdr(msg_);
-        return WireMessage(
-            ike::ByteView(reinterpret_cast<const std::uint8_t*>(header), header->nlmsg_len));
+        return WireMessage(std::span<const std::uint8_t>(
+            reinterpret_cast<const std::uint8_t*>(header), header->nlmsg_len));
     }
 
   private:
@@ -154,8 +154,8 @@ std::string attr_string(const nlattr& attr) {
 
 // Algorithm attributes: fixed header then the key, built in a wiped buffer.
 template <class Header>
-void put_algorithm(Builder& builder, int type, Header header, const ike::SecretBytes& key) {
-    ike::SecretBytes buffer(sizeof(Header) + key.size());
+void put_algorithm(Builder& builder, int type, Header header, const SecretBuffer& key) {
+    SecretBuffer buffer(sizeof(Header) + key.size());
     header.alg_key_len = static_cast<unsigned int>(key.size() * 8);
     std::memcpy(buffer.data(), &header, sizeof(Header));
     if (!key.empty()) std::memcpy(buffer.data() + sizeof(Header), key.data(), key.size());
@@ -169,8 +169,8 @@ void set_name(Header& header, const std::string& name) {
 }
 
 template <class Header>
-std::optional<std::pair<std::string, ike::SecretBytes>> get_algorithm(const nlattr& attr,
-                                                                      Header& header) {
+std::optional<std::pair<std::string, SecretBuffer>> get_algorithm(const nlattr& attr,
+                                                                  Header& header) {
     const auto length = static_cast<std::size_t>(nla_len(&attr));
     if (length < sizeof(Header)) return std::nullopt;
     std::memcpy(&header, nla_data(&attr), sizeof(Header));
@@ -178,7 +178,8 @@ std::optional<std::pair<std::string, ike::SecretBytes>> get_algorithm(const nlat
     if (length < sizeof(Header) + key_bytes) return std::nullopt;
     const auto* key = static_cast<const std::uint8_t*>(nla_data(&attr)) + sizeof(Header);
     std::string name(header.alg_name, strnlen(header.alg_name, sizeof(header.alg_name)));
-    return std::make_pair(std::move(name), ike::SecretBytes(ike::ByteView(key, key_bytes)));
+    return std::make_pair(std::move(name),
+                          SecretBuffer(std::span<const std::uint8_t>(key, key_bytes)));
 }
 
 // ---- SAs ----

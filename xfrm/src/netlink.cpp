@@ -24,7 +24,8 @@ void close_socket(nl_sock* socket) {
     if (socket != nullptr) nl_socket_free(socket);
 }
 
-tl::expected<nl_sock*, Error> open_socket(int protocol, const char* what) {
+tl::expected<nl_sock*, Error> open_socket(int protocol, const char* what,
+                                          int buffer_bytes = kSocketBufferBytes) {
     nl_sock* socket = nl_socket_alloc();
     if (socket == nullptr) return tl::unexpected(netlink_error(ENOMEM, what));
     if (const int err = nl_connect(socket, protocol); err < 0) {
@@ -33,8 +34,8 @@ tl::expected<nl_sock*, Error> open_socket(int protocol, const char* what) {
     }
     const int fd = nl_socket_get_fd(socket);
     // Root may exceed rmem_max; a big buffer makes monitor overruns rare (they stay handled).
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kSocketBufferBytes, sizeof(int)) != 0) {
-        (void)nl_socket_set_buffer_size(socket, kSocketBufferBytes, kSocketBufferBytes);
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof(int)) != 0) {
+        (void)nl_socket_set_buffer_size(socket, buffer_bytes, kSocketBufferBytes);
     }
     (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &kSocketBufferBytes, sizeof(int));
     const int one = 1;
@@ -301,10 +302,11 @@ std::vector<std::optional<Error>> NetlinkKernel::apply(std::span<const Change> c
 
 // ---- monitor ----
 
-tl::expected<std::unique_ptr<NetlinkMonitor>, Error> NetlinkMonitor::open() {
-    auto xfrm = open_socket(NETLINK_XFRM, "netlink XFRM monitor");
+tl::expected<std::unique_ptr<NetlinkMonitor>, Error> NetlinkMonitor::open(
+    int receive_buffer_bytes) {
+    auto xfrm = open_socket(NETLINK_XFRM, "netlink XFRM monitor", receive_buffer_bytes);
     if (!xfrm) return tl::unexpected(xfrm.error());
-    auto route = open_socket(NETLINK_ROUTE, "netlink route monitor");
+    auto route = open_socket(NETLINK_ROUTE, "netlink route monitor", receive_buffer_bytes);
     if (!route) {
         close_socket(*xfrm);
         return tl::unexpected(route.error());
@@ -320,6 +322,9 @@ tl::expected<std::unique_ptr<NetlinkMonitor>, Error> NetlinkMonitor::open() {
         return tl::unexpected(
             Error{EPERM, std::string("joining netlink groups: ") + nl_geterror(err)});
     }
+    // Notifications name devices by ifindex: learn the existing ones now, later ones from
+    // RTM_NEWLINK notifications.
+    if (auto loaded = monitor->load_links(); !loaded) return tl::unexpected(loaded.error());
     for (auto* socket : {*xfrm, *route}) (void)nl_socket_set_nonblocking(socket);
     return monitor;
 }
@@ -331,6 +336,30 @@ NetlinkMonitor::~NetlinkMonitor() {
     explicit_bzero(receive_buffer_.data(), receive_buffer_.size());
     close_socket(xfrm_);
     close_socket(route_);
+}
+
+tl::expected<void, Error> NetlinkMonitor::load_links() {
+    auto request = codec::encode_dump_request(codec::DumpKind::kLinks);
+    constexpr std::uint32_t kSeq = 1;
+    reinterpret_cast<nlmsghdr*>(request.data())->nlmsg_seq = kSeq;
+    if (const int err = nl_sendto(route_, request.data(), request.size()); err < 0) {
+        return tl::unexpected(Error{EIO, std::string("link dump: ") + nl_geterror(err)});
+    }
+    for (bool done = false; !done;) {
+        const ssize_t size = receive(route_, receive_buffer_, 0);
+        if (size < 0) return tl::unexpected(netlink_error(static_cast<int>(-size), "link dump"));
+        for_each_message(
+            std::span<const std::uint8_t>(receive_buffer_.data(), static_cast<std::size_t>(size)),
+            [&](const nlmsghdr* message, std::span<const std::uint8_t> bytes) {
+                if (message->nlmsg_seq != kSeq) return;  // an early notification: predates us
+                if (message->nlmsg_type == NLMSG_DONE || message->nlmsg_type == NLMSG_ERROR) {
+                    done = true;
+                } else if (auto entry = codec::decode_link_entry(bytes)) {
+                    links_.add(entry->index, entry->name);
+                }
+            });
+    }
+    return {};
 }
 
 int NetlinkMonitor::xfrm_fd() const {

@@ -7,8 +7,8 @@ namespace mpsa::xfrm {
 
 namespace {
 
-bool same_key(const ike::SecretBytes& a, const ike::SecretBytes& b) {
-    return a.size() == b.size() && ike::constant_time_equal(a.view(), b.view());
+bool same_key(const SecretBuffer& a, const SecretBuffer& b) {
+    return a == b;
 }
 
 bool same(const std::optional<AeadAlgorithm>& a, const std::optional<AeadAlgorithm>& b) {

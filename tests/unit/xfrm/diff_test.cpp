@@ -242,7 +242,7 @@ TEST(XfrmDiff, DescriptionsNeverContainKeyBytes) {
     auto sa = group_sa("192.0.2.1", "192.0.2.3");
     const auto text = describe(Change{ChangeOp::kAdd, sa});
     EXPECT_NE(text.find("192.0.2.3"), std::string::npos);
-    EXPECT_EQ(text.find(ike::to_hex(sa.cipher->key.view())), std::string::npos);
+    EXPECT_EQ(text.find(test::hex(sa.cipher->key.view())), std::string::npos);
 }
 
 // Property: for random desired and actual states drawn from a pool of owned and foreign objects,

@@ -13,8 +13,18 @@ namespace mpsa::xfrm::test {
 
 inline const std::uint32_t kGroupIfId = ownership::group_if_id(1);
 
-inline ike::SecretBytes key_of(std::size_t size, std::uint8_t seed) {
-    ike::SecretBytes key(size);
+inline std::string hex(std::span<const std::uint8_t> bytes) {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    for (auto b : bytes) {
+        out += kDigits[b >> 4];
+        out += kDigits[b & 15];
+    }
+    return out;
+}
+
+inline SecretBuffer key_of(std::size_t size, std::uint8_t seed) {
+    SecretBuffer key(size);
     for (std::size_t i = 0; i < size; ++i) key.data()[i] = static_cast<std::uint8_t>(seed + i);
     return key;
 }

@@ -12,15 +12,15 @@
 
 #include <tl/expected.hpp>
 
-#include <mpsa/ike/bytes.hpp>
 #include <mpsa/xfrm/diff.hpp>
 #include <mpsa/xfrm/error.hpp>
 #include <mpsa/xfrm/kernel.hpp>
+#include <mpsa/xfrm/secret.hpp>
 
 namespace mpsa::xfrm::codec {
 
 // One complete netlink message. SA messages carry keys, so the buffer is wiped on destruction.
-using WireMessage = ike::SecretBytes;
+using WireMessage = SecretBuffer;
 
 enum class Channel : std::uint8_t { kXfrm, kRoute };
 [[nodiscard]] Channel channel_of(const Object& object);

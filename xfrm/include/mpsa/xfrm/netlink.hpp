@@ -61,7 +61,9 @@ class NetlinkKernel final : public Kernel {
 // that apply caused: tests count them without sleeping.
 class NetlinkMonitor {
   public:
-    [[nodiscard]] static tl::expected<std::unique_ptr<NetlinkMonitor>, Error> open();
+    // The receive buffer is large by default; a small one lets tests provoke ENOBUFS.
+    [[nodiscard]] static tl::expected<std::unique_ptr<NetlinkMonitor>, Error> open(
+        int receive_buffer_bytes = 8 << 20);
     ~NetlinkMonitor();
     NetlinkMonitor(const NetlinkMonitor&) = delete;
     NetlinkMonitor& operator=(const NetlinkMonitor&) = delete;
@@ -81,6 +83,7 @@ class NetlinkMonitor {
 
   private:
     NetlinkMonitor(nl_sock* xfrm, nl_sock* route);
+    tl::expected<void, Error> load_links();
     void drain_socket(nl_sock* socket, bool xfrm, Batch& batch);
     nl_sock* xfrm_;
     nl_sock* route_;

@@ -13,8 +13,8 @@
 #include <variant>
 #include <vector>
 
-#include <mpsa/ike/bytes.hpp>
 #include <mpsa/xfrm/address.hpp>
+#include <mpsa/xfrm/secret.hpp>
 
 namespace mpsa::xfrm {
 
@@ -54,16 +54,16 @@ struct XfrmInterface {
 
 struct AeadAlgorithm {
     std::string name;  // kernel name, e.g. "rfc4106(gcm(aes))"; key includes the 4-byte salt
-    ike::SecretBytes key;
+    SecretBuffer key;
     std::uint32_t icv_bits = 128;
 };
 struct CipherAlgorithm {
     std::string name;  // e.g. "cbc(aes)"
-    ike::SecretBytes key;
+    SecretBuffer key;
 };
 struct AuthAlgorithm {
     std::string name;  // e.g. "hmac(sha256)"
-    ike::SecretBytes key;
+    SecretBuffer key;
     std::uint32_t truncation_bits = 128;
 };
 
