@@ -2,18 +2,42 @@
 
 namespace mpsa::bgp_glue {
 
-BgpLearner::BgpLearner(ZapiClient& client, ChangeHandler on_change)
-    : client_(client), on_change_(std::move(on_change)) {
+BgpLearner::BgpLearner(asio::io_context& io, ZapiClient& client, ChangeHandler on_change,
+                       LearnerOptions options)
+    : client_(client), options_(options), sweep_timer_(io), on_change_(std::move(on_change)) {
     client_.set_handler(Command::RedistributeRouteAdd,
                         [this](const ZapiMessage& message) { on_route(message, true); });
     client_.set_handler(Command::RedistributeRouteDel,
                         [this](const ZapiMessage& message) { on_route(message, false); });
     client_.set_handler(Command::NexthopUpdate,
                         [this](const ZapiMessage& message) { on_nexthop_update(message); });
-    client_.on_connected([this] { model_.begin_resync(); });
-    client_.on_synchronized([this] { apply(model_.end_resync()); });
+    client_.on_connected([this] {
+        // A sweep still pending from an earlier session would judge against this replay.
+        sweep_timer_.cancel();
+        model_.begin_resync();
+    });
+    client_.on_synchronized([this] { on_synchronized(); });
     client_.redistribute(kAfiIp, RouteType::Bgp);
     client_.redistribute(kAfiIp6, RouteType::Bgp);
+}
+
+BgpLearner::~BgpLearner() {
+    *alive_ = false;
+    sweep_timer_.cancel();
+}
+
+void BgpLearner::on_synchronized() {
+    if (options_.resync_hold.count() <= 0) {
+        ++stats_.sweeps;
+        apply(model_.end_resync());
+        return;
+    }
+    sweep_timer_.expires_after(options_.resync_hold);
+    sweep_timer_.async_wait([this, alive = alive_](const std::error_code& error) {
+        if (!*alive || error || !client_.synchronized()) return;
+        ++stats_.sweeps;
+        apply(model_.end_resync());
+    });
 }
 
 void BgpLearner::apply(const ModelChanges& changes) {

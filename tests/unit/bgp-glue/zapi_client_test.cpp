@@ -82,7 +82,7 @@ TEST(ZapiClient, SendsHelloRegistrationsAndTheBarrierInOrder) {
     zebra.listen();
     ZapiClient client(io, config_for(zebra));
     Changes changes;
-    BgpLearner learner(client, std::ref(changes));
+    BgpLearner learner(io, client, std::ref(changes), LearnerOptions{std::chrono::milliseconds(0)});
     client.start();
     ASSERT_TRUE(run_until(io, [&] { return zebra.count(Command::RouterIdAdd) == 1; }));
     EXPECT_EQ(zebra.commands(),
@@ -104,7 +104,7 @@ TEST(ZapiClient, LearnsRoutesRegistersNextHopsAndFollowsResolution) {
     zebra.listen();
     ZapiClient client(io, config_for(zebra));
     Changes changes;
-    BgpLearner learner(client, std::ref(changes));
+    BgpLearner learner(io, client, std::ref(changes), LearnerOptions{std::chrono::milliseconds(0)});
     client.start();
     ASSERT_TRUE(run_until(io, [&] { return zebra.count(Command::RouterIdAdd) == 1; }));
     zebra.send(zebra.encoder().redistribute_route_add(bgp_route("10.2.0.0/24", {"192.0.2.12"})));
@@ -136,7 +136,7 @@ TEST(ZapiClient, IgnoresNonBgpRoutesAndSurvivesUndecodableMessages) {
     zebra.listen();
     ZapiClient client(io, config_for(zebra));
     Changes changes;
-    BgpLearner learner(client, std::ref(changes));
+    BgpLearner learner(io, client, std::ref(changes), LearnerOptions{std::chrono::milliseconds(0)});
     client.start();
     ASSERT_TRUE(run_until(io, [&] { return zebra.count(Command::RouterIdAdd) == 1; }));
     ZapiRoute kernel = bgp_route("10.9.0.0/24", {"192.0.2.9"});
@@ -158,7 +158,7 @@ TEST(ZapiClient, ReconnectsResendsEverythingAndSweepsStaleState) {
     zebra.listen();
     ZapiClient client(io, config_for(zebra));
     Changes changes;
-    BgpLearner learner(client, std::ref(changes));
+    BgpLearner learner(io, client, std::ref(changes), LearnerOptions{std::chrono::milliseconds(0)});
     std::vector<std::string> disconnect_reasons;
     client.on_disconnected(
         [&](const std::string& reason) { disconnect_reasons.push_back(reason); });
@@ -236,6 +236,48 @@ TEST(ZapiClient, RetriesUntilTheSocketAppears) {
     ASSERT_TRUE(run_until(io, [&] { return client.connected(); }));
     client.stop();
     EXPECT_FALSE(client.connected());
+}
+
+}  // namespace
+}  // namespace mpsa::bgp_glue
+
+namespace mpsa::bgp_glue {
+namespace {
+
+// zebra restarted: its RIB is empty until bgpd reconnects to it, so the learner keeps the
+// stale routes for the hold time and only then sweeps what did not come back.
+TEST(BgpLearner, SweepWaitsForTheResyncHold) {
+    asio::io_context io;
+    FakeZebra zebra(io, kRelease);
+    zebra.listen();
+    ZapiClient client(io, config_for(zebra));
+    Changes changes;
+    BgpLearner learner(io, client, std::ref(changes),
+                       LearnerOptions{std::chrono::milliseconds(300)});
+    client.start();
+    ASSERT_TRUE(run_until(io, [&] { return zebra.count(Command::RouterIdAdd) == 1; }));
+    zebra.send(zebra.encoder().redistribute_route_add(bgp_route("10.2.0.0/24", {"192.0.2.12"})));
+    zebra.send(zebra.encoder().redistribute_route_add(bgp_route("10.3.0.0/24", {"192.0.2.13"})));
+    zebra.send(zebra.encoder().router_id_update(prefix("192.0.2.1/32")));
+    ASSERT_TRUE(run_until(io, [&] { return learner.stats().sweeps == 1; }));
+    ASSERT_EQ(learner.model().route_count(), 2u);
+
+    zebra.drop_client();
+    ASSERT_TRUE(run_until(
+        io, [&] { return client.stats().synchronizations == 0 || client.stats().connects == 2; }));
+    ASSERT_TRUE(run_until(io, [&] { return zebra.count(Command::RouterIdAdd) == 2; }));
+    zebra.send(zebra.encoder().router_id_update(prefix("192.0.2.1/32")));  // empty replay
+    ASSERT_TRUE(run_until(io, [&] { return client.stats().synchronizations == 2; }));
+    const auto synchronized_at = std::chrono::steady_clock::now();
+    // bgpd comes back within the hold and re-installs 10.2 only.
+    zebra.send(zebra.encoder().redistribute_route_add(bgp_route("10.2.0.0/24", {"192.0.2.12"})));
+    ASSERT_TRUE(run_until(io, [&] { return learner.stats().routes_added == 3; }));
+    EXPECT_EQ(learner.model().route_count(), 2u);  // 10.3 is stale but kept for now
+    ASSERT_TRUE(run_until(io, [&] { return learner.stats().sweeps == 2; }));
+    EXPECT_GE(std::chrono::steady_clock::now() - synchronized_at, std::chrono::milliseconds(250));
+    EXPECT_EQ(learner.model().route_count(), 1u);
+    EXPECT_FALSE(learner.model().route(prefix("10.3.0.0/24")));
+    EXPECT_EQ(changes.routes(RouteChange::Kind::removed), 1u);
 }
 
 }  // namespace
