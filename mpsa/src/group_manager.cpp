@@ -186,8 +186,10 @@ std::optional<MpsaPut> GatewayGroupManager::put_for(const Group& group, const Gr
     put.nonce = sa.nonce;
     put.sk_d = sa.sk_d;
     put.lifetime_s = static_cast<std::uint32_t>(left.count());
-    seconds roll1 = sa.roll1;
-    seconds roll2 = sa.roll2;
+    // Outside its own rollover an SA is the one every member already uses: a member still
+    // holding an older SA (it reconnected) switches at once, as the others did long ago.
+    seconds roll1{0};
+    seconds roll2{0};
     if (group.next && group.next->spi == sa.spi) {
         // Rollover in progress: members switch at the same absolute times whenever they got it.
         roll1 = ceil_seconds(sa.created_at + sa.roll1 - now);

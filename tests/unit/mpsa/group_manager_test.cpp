@@ -166,6 +166,8 @@ TEST_F(GroupManagerTest, PushedWhenMemberIkeSaComesUp) {
     EXPECT_EQ(sent[0].ike_sa, 3U);
     EXPECT_EQ(sent[0].spi, current_spi());
     EXPECT_EQ(sent[0].lifetime, 3500U);  // time left, not the configured lifetime
+    EXPECT_EQ(sent[0].roll1, 0U);        // no rollover in progress: use it at once
+    EXPECT_EQ(sent[0].roll2, 0U);
     EXPECT_EQ(sent[0].sk_d.size(), 32U);
     EXPECT_EQ(manager.delivery_state("g1", 3, current_spi()), DeliveryState::kInFlight);
     EXPECT_EQ(manager.status("g1")->members, 1U);
@@ -371,6 +373,8 @@ TEST_F(GroupManagerTest, JoinDuringRolloverGetsCurrentAndNext) {
     ASSERT_EQ(sent.size(), 2U);
     EXPECT_EQ(sent[0].spi, *status->current_spi);  // current first
     EXPECT_EQ(sent[0].lifetime, 290U);
+    EXPECT_EQ(sent[0].roll1, 0U);  // the SA everyone uses now
+    EXPECT_EQ(sent[0].roll2, 0U);
     EXPECT_EQ(sent[1].spi, *status->next_spi);
     EXPECT_EQ(sent[1].lifetime, 3590U);
     EXPECT_EQ(sent[1].roll1, 20U);  // switch at the same absolute time as everyone else
