@@ -98,7 +98,7 @@ tl::expected<Bytes, DhError> encode_public(DhGroup group, EVP_PKEY* key) {
     return out;
 }
 
-// Peer public value as an EVP_PKEY; the value has passed check_dh_public_value.
+// Peer public value as an EVP_PKEY; built by checked_peer_key after its checks.
 Owned<EVP_PKEY> peer_key(DhGroup group, ByteView peer) {
     if (group == DhGroup::kCurve25519)
         return Owned<EVP_PKEY>(
@@ -128,6 +128,29 @@ Owned<EVP_PKEY> peer_key(DhGroup group, ByteView peer) {
     if (!params) return nullptr;
     return pkey_from_params(group == DhGroup::kModp2048 ? "DH" : "EC", params.get(),
                             EVP_PKEY_PUBLIC_KEY);
+}
+
+// Peer KE data checked as RFC 6989 asks (length; MODP: 1 < y < p-1, sufficient for a safe
+// prime; ECP: point on the curve; X25519: any u) and imported, so each check runs once.
+tl::expected<Owned<EVP_PKEY>, DhError> checked_peer_key(DhGroup group, ByteView peer) {
+    if (peer.size() != dh_public_length(group)) return tl::unexpected(DhError::kBadPublicLength);
+    if (group == DhGroup::kModp2048) {
+        Owned<BIGNUM> y(BN_bin2bn(peer.data(), static_cast<int>(peer.size()), nullptr));
+        Owned<BIGNUM> p_minus_1 = modp_prime();
+        if (!y || !p_minus_1 || BN_sub_word(p_minus_1.get(), 1) != 1)
+            return tl::unexpected(DhError::kCrypto);
+        if (BN_cmp(y.get(), BN_value_one()) <= 0 || BN_cmp(y.get(), p_minus_1.get()) >= 0)
+            return tl::unexpected(DhError::kBadPublicValue);
+    }
+    auto key = peer_key(group, peer);
+    if (!key) return tl::unexpected(DhError::kBadPublicValue);
+    if (is_ecp(group)) {
+        // Importing decodes the point; the public check confirms it is on the curve.
+        Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
+        if (!ctx) return tl::unexpected(DhError::kCrypto);
+        if (EVP_PKEY_public_check(ctx.get()) != 1) return tl::unexpected(DhError::kBadPublicValue);
+    }
+    return key;
 }
 
 bool all_zero(ByteView bytes) {
@@ -216,27 +239,8 @@ std::string_view dh_error_name(DhError error) {
 }
 
 tl::expected<void, DhError> check_dh_public_value(DhGroup group, ByteView peer) {
-    if (peer.size() != dh_public_length(group)) return tl::unexpected(DhError::kBadPublicLength);
-    if (group == DhGroup::kModp2048) {
-        // RFC 7296 5.12 / SP 800-56A: reject 0, 1, p-1 and anything >= p.
-        Owned<BIGNUM> y(BN_bin2bn(peer.data(), static_cast<int>(peer.size()), nullptr));
-        Owned<BIGNUM> p_minus_1 = modp_prime();
-        if (!y || !p_minus_1 || BN_sub_word(p_minus_1.get(), 1) != 1)
-            return tl::unexpected(DhError::kCrypto);
-        if (BN_cmp(y.get(), BN_value_one()) <= 0 || BN_cmp(y.get(), p_minus_1.get()) >= 0)
-            return tl::unexpected(DhError::kBadPublicValue);
-        return {};
-    }
-    if (is_ecp(group)) {
-        // Importing decodes the point; the public check confirms it is on the curve.
-        auto key = peer_key(group, peer);
-        if (!key) return tl::unexpected(DhError::kBadPublicValue);
-        Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key.get(), nullptr));
-        if (!ctx) return tl::unexpected(DhError::kCrypto);
-        if (EVP_PKEY_public_check(ctx.get()) != 1) return tl::unexpected(DhError::kBadPublicValue);
-        return {};
-    }
-    // X25519 accepts every u coordinate (RFC 7748 5); low-order points show up as a zero secret.
+    auto key = checked_peer_key(group, peer);
+    if (!key) return tl::unexpected(key.error());
     return {};
 }
 
@@ -333,16 +337,15 @@ tl::expected<DhKeyPair, DhError> DhKeyPair::from_private_key(DhGroup group, Byte
 }
 
 tl::expected<SecretBytes, DhError> DhKeyPair::shared_secret(ByteView peer_public) const {
-    if (auto checked = check_dh_public_value(group_, peer_public); !checked)
-        return tl::unexpected(checked.error());
-    auto peer = peer_key(group_, peer_public);
-    if (!peer) return tl::unexpected(DhError::kBadPublicValue);
+    auto peer = checked_peer_key(group_, peer_public);
+    if (!peer) return tl::unexpected(peer.error());
     Owned<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1) return tl::unexpected(DhError::kCrypto);
     // RFC 7296 3.4 / 2.14: g^ir is left-padded with zeros to the length of the prime.
     if (group_ == DhGroup::kModp2048 && EVP_PKEY_CTX_set_dh_pad(ctx.get(), 1) != 1)
         return tl::unexpected(DhError::kCrypto);
-    if (EVP_PKEY_derive_set_peer(ctx.get(), peer.get()) != 1)
+    // Validated above; OpenSSL's own check would add a costly subgroup test for MODP.
+    if (EVP_PKEY_derive_set_peer_ex(ctx.get(), peer->get(), 0) != 1)
         return tl::unexpected(DhError::kBadPublicValue);
     SecretBytes secret(dh_shared_secret_length(group_));
     std::size_t length = secret.size();
