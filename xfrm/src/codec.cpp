@@ -486,6 +486,7 @@ tl::expected<WireMessage, Error> encode_route(const Route& route, int type, int 
         builder.put_value(RTA_OIF, *index);
     }
     if (route.gateway) builder.put(RTA_GATEWAY, route.gateway->bytes.data(), route.gateway->size());
+    if (route.source) builder.put(RTA_PREFSRC, route.source->bytes.data(), route.source->size());
     builder.put_value(RTA_PRIORITY, route.metric);
     return builder.finish(describe(Object{route}));
 }
@@ -519,6 +520,9 @@ std::optional<Route> decode_route_message(const nlmsghdr* header, const LinkName
                               break;
                           case RTA_GATEWAY:
                               route.gateway = from_bytes(rtm->rtm_family, nla_data(&attr), size);
+                              break;
+                          case RTA_PREFSRC:
+                              route.source = from_bytes(rtm->rtm_family, nla_data(&attr), size);
                               break;
                           case RTA_PRIORITY:
                               route.metric = attr_u32(attr).value_or(0);

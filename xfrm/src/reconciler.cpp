@@ -31,6 +31,40 @@ bool holds(const State& state, const Object& object) {
         object);
 }
 
+// Copies the object stored in `from` under the key of `key` into `to`, if there is one.
+void copy_key(const State& from, const Object& key, State& to) {
+    std::visit(
+        [&](const auto& value) {
+            using T = std::decay_t<decltype(value)>;
+            if constexpr (std::is_same_v<T, XfrmInterface>) {
+                if (auto found = from.interfaces.find(value.name); found != from.interfaces.end()) {
+                    to.interfaces.insert_or_assign(found->first, found->second);
+                }
+            } else if constexpr (std::is_same_v<T, Sa>) {
+                if (auto found = from.sas.find(value.key()); found != from.sas.end()) {
+                    to.sas.insert_or_assign(found->first, found->second);
+                }
+            } else if constexpr (std::is_same_v<T, Policy>) {
+                if (auto found = from.policies.find(value.key()); found != from.policies.end()) {
+                    to.policies.insert_or_assign(found->first, found->second);
+                }
+            } else if constexpr (std::is_same_v<T, Route>) {
+                State normalised;
+                normalised.add(value);  // IPv6 metric 0 -> 1024, as stored
+                const auto& route = normalised.routes.begin()->second;
+                if (auto found = from.routes.find(route.key()); found != from.routes.end()) {
+                    to.routes.insert_or_assign(found->first, found->second);
+                }
+            } else {
+                State normalised;
+                normalised.add(value);
+                const auto& rule = *normalised.rules.begin();
+                if (from.rules.contains(rule)) to.rules.insert(rule);
+            }
+        },
+        key);
+}
+
 }  // namespace
 
 Reconciler::Reconciler(Kernel& kernel, Timer& timer, ReconcilerOptions options)
@@ -64,6 +98,33 @@ tl::expected<ApplyReport, Error> Reconciler::update(const State& desired) {
     desired_ = desired;
     ++counters_.incremental_updates;
     return execute(diff(desired, installed_));
+}
+
+tl::expected<ApplyReport, Error> Reconciler::change(const std::vector<Object>& upserts,
+                                                    const std::vector<Object>& removals) {
+    State subset;
+    for (const auto& object : upserts) subset.add(object);
+    if (auto invalid = validate(subset)) return tl::unexpected(Error{EINVAL, *invalid});
+    if (!have_model_) {
+        State desired = desired_.value_or(State{});
+        for (const auto& object : removals) desired.remove(object);
+        for (const auto& object : upserts) desired.add(object);
+        return apply(desired);
+    }
+    ++counters_.incremental_updates;
+    auto& target = *desired_;
+    for (const auto& object : removals) target.remove(object);
+    for (const auto& object : upserts) target.add(object);
+    // Diff only the affected keys: what we want there now against what we installed there.
+    State wanted;
+    State have;
+    for (const auto* list : {&upserts, &removals}) {
+        for (const auto& object : *list) {
+            copy_key(target, object, wanted);
+            copy_key(installed_, object, have);
+        }
+    }
+    return execute(diff(wanted, have));
 }
 
 ApplyReport Reconciler::execute(const std::vector<Change>& changes) {

@@ -157,6 +157,7 @@ TEST(XfrmCodec, PolicyAddIsExclusiveAndUpdateReplaces) {
 TEST(XfrmCodec, RouteRoundTripsAndResolvesDevices) {
     auto r = route("10.2.0.0/24", "mpsa1", 1000);
     r.metric = 20;
+    r.source = IpAddress::from("10.1.0.1");
     EXPECT_EQ(round_trip_route(r), r);
     auto v6 = route("2001:db8:2::/48", "mpsa1", 100);
     v6.metric = 1024;

@@ -278,3 +278,64 @@ TEST(XfrmReconciler, ForeignObjectUnderOurKeyIsReportedAndLeftAlone) {
 
 }  // namespace
 }  // namespace mpsa::xfrm
+
+namespace mpsa::xfrm {
+namespace {
+
+TEST(XfrmReconcilerChange, OneObjectChangesTouchOnlyTheirKeysWithoutDumping) {
+    test::FakeKernel kernel;
+    test::ManualTimer timer;
+    Reconciler reconciler(kernel, timer);
+    State desired;
+    desired.add(
+        test::policy(Direction::kOut, "10.1.0.0/24", "10.2.0.0/24", "192.0.2.1", "192.0.2.2"));
+    desired.add(test::route("10.2.0.0/24"));
+    ASSERT_TRUE(reconciler.apply(desired));
+    const auto dumps = kernel.dumps;
+    const auto log_size = kernel.log.size();
+
+    const auto new_policy =
+        test::policy(Direction::kOut, "10.1.0.0/24", "10.3.0.0/24", "192.0.2.1", "192.0.2.3");
+    auto report =
+        reconciler.change({new_policy, test::route("10.3.0.0/24")}, {test::route("10.2.0.0/24")});
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->changes, 3U);
+    EXPECT_EQ(kernel.dumps, dumps);
+    ASSERT_EQ(kernel.log.size(), log_size + 3);
+    EXPECT_EQ(kernel.log[log_size].op, ChangeOp::kAdd);  // policy before route
+    EXPECT_TRUE(std::holds_alternative<Policy>(kernel.log[log_size].object));
+    EXPECT_EQ(kernel.log[log_size + 2].op, ChangeOp::kDelete);
+
+    State expected = desired;
+    expected.add(new_policy);
+    expected.add(test::route("10.3.0.0/24"));
+    expected.remove(test::route("10.2.0.0/24"));
+    EXPECT_EQ(kernel.state, expected);
+    EXPECT_EQ(reconciler.installed(), expected);
+
+    // Same change again: nothing to do. A later full apply agrees with the incremental model.
+    report = reconciler.change({new_policy}, {});
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->changes, 0U);
+    report = reconciler.apply(expected);
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->changes, 0U);
+}
+
+TEST(XfrmReconcilerChange, RejectsForeignObjectsAndFallsBackToApplyWithoutModel) {
+    test::FakeKernel kernel;
+    test::ManualTimer timer;
+    Reconciler reconciler(kernel, timer);
+    auto foreign = test::route("10.2.0.0/24");
+    foreign.protocol = 4;
+    auto rejected = reconciler.change({foreign}, {});
+    ASSERT_FALSE(rejected);
+    EXPECT_EQ(rejected.error().code, EINVAL);
+    auto report = reconciler.change({test::route("10.2.0.0/24")}, {});
+    ASSERT_TRUE(report);
+    EXPECT_EQ(kernel.dumps, 1U);  // adopted first
+    EXPECT_EQ(kernel.state.routes.size(), 1U);
+}
+
+}  // namespace
+}  // namespace mpsa::xfrm

@@ -159,6 +159,7 @@ struct Route {
     std::uint32_t table = 254;  // main
     std::string dev;            // output device name
     std::optional<IpAddress> gateway;
+    std::optional<IpAddress> source;  // preferred source (RTA_PREFSRC) for local traffic
     std::uint32_t metric = 0;  // IPv6 0 is stored by the kernel as 1024: State::add normalises
     std::uint8_t protocol = kMpsaRouteProtocol;
 

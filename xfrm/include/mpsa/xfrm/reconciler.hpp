@@ -60,6 +60,11 @@ class Reconciler {
     [[nodiscard]] tl::expected<ApplyReport, Error> apply(const State& desired);
     // Incremental: diff against the model of the last apply; a full apply when there is none.
     [[nodiscard]] tl::expected<ApplyReport, Error> update(const State& desired);
+    // Incremental by objects, O(k log n) for k objects: the controller's path for one prefix
+    // learned or withdrawn. Upserts are added to (or replace within) the desired state, removals
+    // leave it; only the affected keys are diffed. A full apply when there is no model yet.
+    [[nodiscard]] tl::expected<ApplyReport, Error> change(const std::vector<Object>& upserts,
+                                                          const std::vector<Object>& removals);
     // A notification: schedules a resync if it touches owned state and contradicts the model.
     void observe(const KernelEvent& event);
     // Events were lost (ENOBUFS) or something else makes the model doubtful.
