@@ -102,10 +102,11 @@ tl::expected<void, GroupError> GatewayGroupManager::add_group(GroupConfig config
     groups_.push_back(std::move(group));
     Group& added = groups_.back();
     // Members already connected whose identity matches join now.
-    for (const auto& [id, member] : members_) {
+    for (const auto& entry : members_) {
+        const std::string& identity = entry.second.identity;
         if (std::any_of(added.config.member_patterns.begin(), added.config.member_patterns.end(),
-                        [&](const std::string& p) { return identity_matches(p, member.identity); }))
-            push_to_member(added, id, now);
+                        [&](const std::string& p) { return identity_matches(p, identity); }))
+            push_to_member(added, entry.first, now);
     }
     return {};
 }

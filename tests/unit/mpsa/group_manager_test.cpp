@@ -488,6 +488,17 @@ TEST_F(GroupManagerTest, MemberInTwoGroupsGetsBothWithDistinctSpis) {
     EXPECT_EQ(manager.remove_group("g2").error(), GroupError::kUnknownGroup);
 }
 
+TEST_F(GroupManagerTest, GroupAddedLaterReachesConnectedMembers) {
+    manager.on_ike_sa_up(1, "cpe-a.example", true);
+    manager.on_ike_sa_up(2, "other", true);
+    EXPECT_TRUE(sender.sent.empty());
+    ASSERT_TRUE(manager.add_group(base_config()));
+    const auto sent = sender.take();
+    ASSERT_EQ(sent.size(), 1U);
+    EXPECT_EQ(sent[0].ike_sa, 1U);
+    EXPECT_EQ(sent[0].spi, current_spi());
+}
+
 TEST_F(GroupManagerTest, RekeyRetriedWhenRandomFails) {
     ASSERT_TRUE(manager.add_group(base_config()));
     join_and_ack(1, "cpe-a.example");
