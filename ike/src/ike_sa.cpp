@@ -140,6 +140,7 @@ struct ChildSa {
 struct PendingPeerIkeRekey {
     std::unique_ptr<Generation> generation;
     Bytes min_nonce;
+    bool deleted = false;  // the peer deleted it (as redundant) before our response came
 };
 
 }  // namespace
@@ -820,7 +821,9 @@ struct IkeSa::Impl {
             child_by_inbound(new_inbound)->replaced = true;
             queue.push_front(InfoTask{InfoTask::Kind::kDeleteChild, 0, {}, new_inbound});
             child_by_inbound(task.old_inbound_spi)->replaced = true;
-            (void)peer_new;
+            if (const ChildSa* survivor = child_by_inbound(peer_new)) {
+                emit(ChildSaRekeyed{task.old_inbound_spi, peer_new, survivor->outbound_spi});
+            }
             return;
         }
         if (peer_min) {
@@ -1055,7 +1058,7 @@ struct IkeSa::Impl {
             switch_generation(std::move(peer->generation), false);
         } else {
             // Ours survives; the peer deletes its redundant SA, we delete the old one.
-            retiring.push_back(std::move(peer->generation));
+            if (!peer->deleted) retiring.push_back(std::move(peer->generation));
             switch_generation(std::move(g), true);
         }
     }
@@ -1090,6 +1093,15 @@ struct IkeSa::Impl {
         send_response(g, m.header, std::move(out));
         if (!app_notifies.empty()) emit(NotifiesReceived{std::move(app_notifies)});
         if (!delete_ike) return;
+        if (&g == current.get() && peer_ike_rekey && !peer_ike_rekey->deleted) {
+            // 2.8.2 with reordering: the winner of a rekey collision deleted the old SA before
+            // our own rekey's response arrived; its SA is the one that carries on.
+            auto pending = std::move(*peer_ike_rekey);
+            peer_ike_rekey.reset();
+            switch_generation(std::move(pending.generation), false);
+            drop_retiring(g);
+            return;
+        }
         if (&g == current.get()) {
             go_down(DownReason::kDeletedByPeer);
             return;
@@ -1107,6 +1119,8 @@ struct IkeSa::Impl {
             }
         }
         std::erase_if(retiring, [&](const auto& r) { return r.get() == &g; });
+        if (peer_ike_rekey && peer_ike_rekey->generation.get() == &g)
+            peer_ike_rekey->deleted = true;
         start_next_task();
     }
 
@@ -1519,6 +1533,9 @@ bool IkeSa::owns_spi(std::uint64_t spi) const {
         if (g->spis.initiator == spi || g->spis.responder == spi) return true;
     }
     return false;
+}
+std::size_t IkeSa::ike_sa_count() const {
+    return impl_->all_generations().size();
 }
 const Endpoint& IkeSa::local_endpoint() const {
     return impl_->local;

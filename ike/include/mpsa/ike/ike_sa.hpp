@@ -106,6 +106,8 @@ class IkeSa {
     [[nodiscard]] bool is_original_initiator() const;
     [[nodiscard]] IkeSpis spis() const;
     [[nodiscard]] bool owns_spi(std::uint64_t spi) const;
+    // IKE SAs held: the current one plus rekeyed or redundant ones whose Delete is pending.
+    [[nodiscard]] std::size_t ike_sa_count() const;
     [[nodiscard]] const Endpoint& local_endpoint() const;
     [[nodiscard]] const Endpoint& remote_endpoint() const;
     [[nodiscard]] const std::optional<Identification>& peer_id() const;
