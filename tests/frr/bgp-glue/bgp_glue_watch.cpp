@@ -13,6 +13,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "mpsa/bgp_glue/bgp_learner.hpp"
@@ -163,6 +164,34 @@ int main(int argc, char** argv) {
     client.set_handler(Command::Capabilities, [](const ZapiMessage&) {
         emit({{"event", "connected"}});
     });
+    client.set_handler(Command::RouteNotifyOwner, [](const ZapiMessage& message) {
+        const auto& notify = std::get<RouteNotifyOwner>(message.body);
+        emit({{"event", "notify"},
+              {"note", notify.note},
+              {"prefix", notify.prefix.to_string()},
+              {"table", notify.table_id}});
+    });
+    // "install PREFIX GATEWAY TABLE": a route of our own protocol in a table of its own, as
+    // the controller installs overlay routes; "withdraw PREFIX" removes it.
+    auto install = [&](const std::string& prefix_text, const std::string& gateway_text,
+                       std::uint32_t table) {
+        const auto prefix = Prefix::parse(prefix_text);
+        const auto gateway = IpAddress::parse(gateway_text);
+        if (!prefix || !gateway) {
+            emit({{"event", "error"}, {"what", "bad install arguments"}});
+            return;
+        }
+        ZapiRoute route;
+        route.type = *route_type_number(*release, config.hello.protocol);
+        route.instance = config.hello.instance;
+        route.prefix = *prefix;
+        ZapiNexthop nexthop;
+        nexthop.type = gateway->is_v4() ? NexthopType::ipv4 : NexthopType::ipv6;
+        nexthop.gate = *gateway;
+        route.nexthops.push_back(nexthop);
+        route.table_id = table;
+        client.install_route(route);
+    };
 
     asio::posix::stream_descriptor input(io, ::dup(STDIN_FILENO));
     asio::streambuf input_buffer;
@@ -184,6 +213,15 @@ int main(int argc, char** argv) {
                     }
                     state["routes"] = routes;
                     emit(state);
+                } else if (line.starts_with("install ")) {
+                    std::istringstream words(line.substr(8));
+                    std::string prefix;
+                    std::string gateway;
+                    std::uint32_t table = 0;
+                    words >> prefix >> gateway >> table;
+                    install(prefix, gateway, table);
+                } else if (line.starts_with("withdraw ")) {
+                    if (auto prefix = Prefix::parse(line.substr(9))) client.withdraw_route(*prefix);
                 } else if (line == "quit") {
                     io.stop();
                     return;

@@ -7,11 +7,15 @@ zebra. Checked, each condition polled with a deadline:
   1. cpe1 learns cpe2's and cpe3's IPv4 and IPv6 LAN prefixes with the right BGP next-hops
      (the advertising CPE's underlay address), and every next-hop resolves recursively (it is
      reachable only through 100.64.0.0/16 / 2001:db8:64::/48) to the underlay router;
+  1b. a route of our own installed with ROUTE_ADD in a table of its own for a learned prefix
+     is reported INSTALLED by NOTIFY_OWNER, is in that kernel table, and does not disturb the
+     learned route (redistribution is per table);
   2. a withdrawal at cpe3 removes the prefix and untracks the next-hop;
   3. a next-hop change at cpe2 (outbound route-map) moves the prefix to the new peer;
   4. the new next-hop becoming unreachable on cpe1 is reported unresolved;
   5. after kill -9 of cpe1's zebra, a withdrawal while it is down, and its restart, the client
-     reconnects, keeps the surviving routes without a flap, and sweeps the withdrawn one.
+     reconnects, keeps the surviving routes without a flap, sweeps the withdrawn one, and
+     re-installs its own route; withdrawing that route is reported REMOVED.
      bgpd is killed and restarted with zebra, as watchfrr does when zebra dies: FRR 8.4's
      bgpd re-registers with a restarted zebra (after 10 s) but does not re-install its routes.
 Teardown (every exit path) leaves no namespace and no process behind.
@@ -77,6 +81,10 @@ class Watch:
             time.sleep(0.05)
         raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
+    def command(self, line: str) -> None:
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
     def dump(self, timeout: float = 5.0) -> dict:
         start = len(self.snapshot())
         self.proc.stdin.write("dump\n")
@@ -113,6 +121,19 @@ def route_event(kind: str, prefix: str, peers: list[str] | None = None):
 
 def peer_event(kind: str, peer: str):
     return lambda e: e["event"] == "peer" and e["kind"] == kind and e["peer"] == peer
+
+
+OWN_TABLE = 100
+NOTE_INSTALLED = 2
+NOTE_REMOVED = 3
+
+
+def notify_event(note: int, prefix: str):
+    return lambda e: e["event"] == "notify" and e["note"] == note and e["prefix"] == prefix
+
+
+def own_table(lab) -> str:
+    return lab.exec(NODE, ["ip", "route", "show", "table", str(OWN_TABLE)], check=False).stdout
 
 
 def vtysh_config(lab, node: str, *lines: str) -> None:
@@ -167,6 +188,17 @@ def scenario(lab, watch: Watch) -> None:
     print(f"1. learned {len(state['routes'])} routes, next-hops resolved via the underlay "
           f"router, {time.monotonic() - t0:.2f}s after start")
     assert state["decode_errors"] == 0, state
+
+    # 1b. our own route for a learned prefix, in its own table
+    mark = len(watch.snapshot())
+    watch.command(f"install 10.3.0.0/24 100.64.1.1 {OWN_TABLE}")
+    watch.wait("NOTIFY_OWNER installed", notify_event(NOTE_INSTALLED, "10.3.0.0/24"), 10, mark)
+    labrun.wait_for(lambda: "10.3.0.0/24" in own_table(lab), 10, "our route in the kernel")
+    learned_after = watch.dump()
+    assert learned_after["routes"] == expected, learned_after
+    assert not [e for e in watch.snapshot()[mark:] if e["event"] == "route"], \
+        "installing our own route disturbed learning"
+    print(f"1b. own route installed in table {OWN_TABLE} (NOTIFY_OWNER), learning undisturbed")
 
     # 2. withdrawal
     mark = len(watch.snapshot())
@@ -236,10 +268,18 @@ def scenario(lab, watch: Watch) -> None:
     assert not flaps, f"surviving routes flapped across the zebra restart: {flaps}"
     removed = [e for e in after if route_event("removed", "10.2.0.0/24")(e)]
     assert len(removed) == 1, after
+    watch.wait("our route re-installed", notify_event(NOTE_INSTALLED, "10.3.0.0/24"), 10, mark)
+    labrun.wait_for(lambda: "10.3.0.0/24" in own_table(lab), 10, "our route back in the kernel")
     print(f"5. reconnected after kill -9 of zebra; converged {time.monotonic() - t_restart:.1f}s "
           f"after restart (hold {HOLD_MS} ms); stale 10.2.0.0/24 swept, no flap, "
           f"{state['decode_errors']} decode errors")
     assert state["decode_errors"] == 0, state
+
+    mark = len(watch.snapshot())
+    watch.command("withdraw 10.3.0.0/24")
+    watch.wait("NOTIFY_OWNER removed", notify_event(NOTE_REMOVED, "10.3.0.0/24"), 10, mark)
+    labrun.wait_for(lambda: "10.3.0.0/24" not in own_table(lab), 10, "our route to go")
+    print("6. own route withdrawn (NOTIFY_OWNER removed, gone from the kernel)")
 
 
 def main() -> int:
