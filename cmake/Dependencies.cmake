@@ -10,7 +10,7 @@ find_package(spdlog REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(LIBNL REQUIRED IMPORTED_TARGET libnl-3.0 libnl-route-3.0 libnl-xfrm-3.0)
 
-# standalone Asio (libasio-dev) and cpp-httplib (libcpp-httplib-dev) are header-only
+# standalone Asio (libasio-dev) is header-only
 find_path(ASIO_INCLUDE_DIR asio.hpp REQUIRED)
 add_library(mpsa_asio INTERFACE)
 target_include_directories(mpsa_asio SYSTEM INTERFACE ${ASIO_INCLUDE_DIR})
@@ -18,10 +18,10 @@ target_compile_definitions(mpsa_asio INTERFACE ASIO_STANDALONE ASIO_NO_DEPRECATE
 target_link_libraries(mpsa_asio INTERFACE Threads::Threads)
 add_library(mpsa::asio ALIAS mpsa_asio)
 
-find_path(HTTPLIB_INCLUDE_DIR httplib.h REQUIRED)
+# cpp-httplib: Debian builds it as a shared library (libcpp-httplib.so, header in split mode).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 add_library(mpsa_httplib INTERFACE)
-target_include_directories(mpsa_httplib SYSTEM INTERFACE ${HTTPLIB_INCLUDE_DIR})
-target_link_libraries(mpsa_httplib INTERFACE Threads::Threads)
+target_link_libraries(mpsa_httplib INTERFACE PkgConfig::HTTPLIB Threads::Threads)
 add_library(mpsa::httplib ALIAS mpsa_httplib)
 
 if(MPSA_BUILD_TESTS)
