@@ -72,6 +72,8 @@ class Reader {
 
   private:
     void copy_out(std::uint8_t* out, std::size_t size, std::string_view field) {
+        // mem* with a null pointer is undefined even for 0 bytes (UBSan caught it)
+        if (size == 0) return;
         if (!ok_) {
             std::memset(out, 0, size);
             return;
