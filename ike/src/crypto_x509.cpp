@@ -140,11 +140,27 @@ bool Certificate::matches_private_key(const PrivateKey& key) const {
     return X509_check_private_key(cert_.get(), key.get()) == 1;
 }
 
+Bytes Certificate::public_key_info_sha1() const {
+    X509_PUBKEY* spki = X509_get_X509_PUBKEY(cert_.get());
+    unsigned char* der = nullptr;
+    const int length = spki != nullptr ? i2d_X509_PUBKEY(spki, &der) : -1;
+    if (length <= 0) return {};
+    Bytes digest(20);
+    unsigned int digest_length = 0;
+    const int ok = EVP_Digest(der, static_cast<std::size_t>(length), digest.data(), &digest_length,
+                              EVP_sha1(), nullptr);
+    OPENSSL_free(der);
+    if (ok != 1 || digest_length != digest.size()) return {};
+    return digest;
+}
+
 TrustStore::TrustStore() : store_(X509_STORE_new()) {}
 
 tl::expected<void, X509Error> TrustStore::add_ca(const Certificate& ca) {
-    if (!store_ || X509_STORE_add_cert(store_.get(), ca.get()) != 1)
+    Bytes hash = ca.public_key_info_sha1();
+    if (!store_ || hash.empty() || X509_STORE_add_cert(store_.get(), ca.get()) != 1)
         return tl::unexpected(X509Error::kCrypto);
+    ca_key_hashes_.push_back(std::move(hash));
     return {};
 }
 

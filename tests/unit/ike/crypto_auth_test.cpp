@@ -322,6 +322,33 @@ TEST_F(AuthPki, ChainValidatesAgainstItsCaOnly) {
     EXPECT_EQ(expired.error().error, X509Error::kUntrusted);
 }
 
+// CERTREQ names a CA by the SHA-1 of its whole SubjectPublicKeyInfo (RFC 7296 3.7), not by the
+// key identifier (SHA-1 of the bare public key bits).
+TEST_F(AuthPki, CaKeyHashesForCertReq) {
+    const Certificate ca = wrap(ca_);
+    unsigned char* spki = nullptr;
+    const int spki_length = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(ca_.get()), &spki);
+    ASSERT_GT(spki_length, 0);
+    Bytes expected(20);
+    unsigned int expected_length = 0;
+    ASSERT_EQ(EVP_Digest(spki, static_cast<std::size_t>(spki_length), expected.data(),
+                         &expected_length, EVP_sha1(), nullptr),
+              1);
+    OPENSSL_free(spki);
+    EXPECT_EQ(ca.public_key_info_sha1(), expected);
+    std::array<unsigned char, 20> key_bits_hash{};
+    unsigned int key_bits_length = 0;
+    ASSERT_EQ(X509_pubkey_digest(ca_.get(), EVP_sha1(), key_bits_hash.data(), &key_bits_length), 1);
+    EXPECT_NE(ca.public_key_info_sha1(), Bytes(key_bits_hash.begin(), key_bits_hash.end()));
+
+    TrustStore store;
+    ASSERT_TRUE(store.add_ca(ca));
+    ASSERT_TRUE(store.add_ca(wrap(other_ca_)));
+    ASSERT_EQ(store.ca_key_hashes().size(), 2U);
+    EXPECT_EQ(store.ca_key_hashes()[0], expected);
+    EXPECT_NE(store.ca_key_hashes()[1], expected);
+}
+
 TEST_F(AuthPki, IntermediatesComeFromTheCaller) {
     EVP_PKEY* sub_key = new_key("P-256");
     EVP_PKEY* leaf_key = new_key("P-256");

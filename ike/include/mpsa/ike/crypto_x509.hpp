@@ -19,6 +19,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <openssl/types.h>
 #include <tl/expected.hpp>
@@ -78,6 +79,8 @@ class Certificate {
     [[nodiscard]] std::string subject_text() const;
     // True when the private key belongs to this certificate's public key.
     [[nodiscard]] bool matches_private_key(const PrivateKey& key) const;
+    // SHA-1 of the DER SubjectPublicKeyInfo: how CERTREQ names a CA (RFC 7296 3.7).
+    [[nodiscard]] Bytes public_key_info_sha1() const;
 
   private:
     std::unique_ptr<X509, detail::OsslObjectFree> cert_;
@@ -98,8 +101,12 @@ class TrustStore {
         const Certificate& leaf, std::span<const Certificate> intermediates = {},
         std::optional<std::time_t> at = std::nullopt) const;
 
+    // CERTREQ data for our CAs: one public_key_info_sha1() per add_ca(), in order.
+    [[nodiscard]] const std::vector<Bytes>& ca_key_hashes() const { return ca_key_hashes_; }
+
   private:
     std::unique_ptr<X509_STORE, detail::OsslObjectFree> store_;
+    std::vector<Bytes> ca_key_hashes_;
 };
 
 // id_type is the IKEv2 Identification Payload ID Type (IANA): 1 ID_IPV4_ADDR, 2 ID_FQDN,
