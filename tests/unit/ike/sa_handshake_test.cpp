@@ -256,6 +256,51 @@ TEST(SaHandshake, NoCommonIkeProposalIsAnsweredStatelessly) {
     EXPECT_EQ(pair.i.sa->state(), IkeSaState::kDown);
 }
 
+TEST(SaHandshake, LostInitAndAuthResponsesAreRecoveredByRetransmission) {
+    SaPair pair;
+    pair.start();
+    pair.deliver_all(pair.i, pair.r);
+    ASSERT_EQ(pair.take(pair.r).size(), 1U);  // IKE_SA_INIT response lost
+    pair.clock.advance(std::chrono::seconds(4));
+    pair.i.sa->on_timer();
+    auto init_again = pair.take(pair.i);
+    ASSERT_EQ(init_again.size(), 1U);
+    pair.deliver(pair.r, init_again[0]);
+    pair.deliver(pair.r, init_again[0]);  // and a duplicate of it
+    EXPECT_EQ(pair.r.sa->counters().retransmitted_responses, 2U);
+    auto init_responses = pair.take(pair.r);
+    ASSERT_EQ(init_responses.size(), 2U);
+    EXPECT_EQ(init_responses[0].data, init_responses[1].data);
+    for (const auto& d : init_responses) pair.deliver(pair.i, d);  // the second is stale
+    EXPECT_EQ(pair.i.sa->counters().unexpected_message_id, 1U);
+
+    pair.deliver_all(pair.i, pair.r);         // IKE_AUTH request
+    ASSERT_EQ(pair.take(pair.r).size(), 1U);  // IKE_AUTH response lost
+    EXPECT_EQ(pair.r.sa->state(), IkeSaState::kEstablished);
+    EXPECT_EQ(pair.i.sa->state(), IkeSaState::kAuthSent);
+    pair.clock.advance(std::chrono::seconds(4));
+    pair.i.sa->on_timer();
+    pair.pump();
+    EXPECT_EQ(pair.i.sa->state(), IkeSaState::kEstablished);
+    EXPECT_EQ(pair.r.got<IkeSaUp>().size(), 1U);
+    EXPECT_EQ(pair.r.installer.installed.size(), 1U) << "IKE_AUTH processed once";
+    EXPECT_EQ(pair.i.installer.installed.size(), 1U);
+}
+
+TEST(SaHandshake, UnansweredInitTimesOut) {
+    SaPair pair;
+    pair.start();
+    while (pair.i.sa->state() != IkeSaState::kDown) {
+        (void)pair.take(pair.i);
+        pair.clock.set(*pair.i.sa->next_timer());
+        pair.i.sa->on_timer();
+    }
+    const auto down = pair.i.got<IkeSaDown>();
+    ASSERT_EQ(down.size(), 1U);
+    EXPECT_EQ(down[0].reason, DownReason::kTimeout);
+    EXPECT_FALSE(down[0].peer_id.has_value());
+}
+
 TEST(SaHandshake, HalfOpenResponderTimesOut) {
     SaPair pair;
     pair.start();

@@ -145,6 +145,10 @@ struct CollisionCase {
     bool initiator_exchange_survives;
 };
 
+void PrintTo(const CollisionCase& c, std::ostream* os) {
+    *os << c.name;
+}
+
 const CollisionCase kCollisionCases[] = {
     {"InitiatorNiLowest", Lowest::kInitiatorNi, false},
     {"ResponderNrLowest", Lowest::kResponderNr, false},
