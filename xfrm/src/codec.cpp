@@ -863,6 +863,19 @@ std::optional<KernelEvent> decode_route(std::span<const std::uint8_t> message,
     }
 }
 
+std::optional<SaCounters> decode_sa_counters(std::span<const std::uint8_t> message) {
+    const auto* header = as_header(message);
+    if (header == nullptr || header->nlmsg_type != XFRM_MSG_NEWSA) return std::nullopt;
+    auto info = read_struct<xfrm_usersa_info>(nlmsg_data(header),
+                                              static_cast<std::size_t>(nlmsg_datalen(header)));
+    if (!info) return std::nullopt;
+    auto sa = decode_sa(*info, nlmsg_attrdata(header, sizeof(xfrm_usersa_info)),
+                        nlmsg_attrlen(header, sizeof(xfrm_usersa_info)));
+    if (!sa) return std::nullopt;
+    return SaCounters{sa->key(), info->curlft.bytes, info->curlft.packets, info->stats.replay,
+                      info->stats.integrity_failed};
+}
+
 std::optional<LinkEntry> decode_link_entry(std::span<const std::uint8_t> message) {
     const auto* header = as_header(message);
     if (header == nullptr ||

@@ -183,6 +183,19 @@ tl::expected<State, Error> NetlinkKernel::dump() {
     return tl::unexpected(Error{EAGAIN, "kernel state kept changing during dumps"});
 }
 
+tl::expected<std::vector<SaCounters>, Error> NetlinkKernel::sa_counters() {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        std::vector<SaCounters> out;
+        auto complete =
+            dump_each(codec::DumpKind::kSas, [&out](std::span<const std::uint8_t> bytes) {
+                if (auto counters = codec::decode_sa_counters(bytes)) out.push_back(*counters);
+            });
+        if (!complete) return tl::unexpected(complete.error());
+        if (*complete) return out;
+    }
+    return tl::unexpected(Error{EAGAIN, "SAs kept changing during dumps"});
+}
+
 std::vector<int> NetlinkKernel::transact(nl_sock* socket,
                                          const std::vector<codec::WireMessage>& messages) {
     const std::size_t count = messages.size();

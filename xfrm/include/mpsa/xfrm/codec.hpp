@@ -57,6 +57,9 @@ enum class DumpKind : std::uint8_t {
 [[nodiscard]] std::optional<KernelEvent> decode_xfrm(std::span<const std::uint8_t> message);
 [[nodiscard]] std::optional<KernelEvent> decode_route(std::span<const std::uint8_t> message,
                                                       const LinkNames& links);
+// Counters of an SA from a dump entry (XFRM_MSG_NEWSA), read back for status and tests.
+[[nodiscard]] std::optional<SaCounters> decode_sa_counters(std::span<const std::uint8_t> message);
+
 // A link message: its ifindex and name (for LinkNames), whatever its kind.
 struct LinkEntry {
     std::uint32_t index = 0;

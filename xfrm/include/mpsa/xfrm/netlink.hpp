@@ -34,6 +34,8 @@ class NetlinkKernel final : public Kernel {
     [[nodiscard]] std::vector<std::optional<Error>> apply(std::span<const Change> changes) override;
 
     [[nodiscard]] const NetlinkCounters& counters() const { return counters_; }
+    // Per-SA traffic and failure counters (one SA dump).
+    [[nodiscard]] tl::expected<std::vector<SaCounters>, Error> sa_counters();
 
   private:
     NetlinkKernel(nl_sock* xfrm, nl_sock* route, NetlinkOptions options);

@@ -115,6 +115,15 @@ struct Sa {
 // Compares keys in constant time; two SAs are equal when everything we program is equal.
 bool operator==(const Sa& a, const Sa& b);
 
+// What the kernel counted on an SA (never part of the desired state).
+struct SaCounters {
+    SaKey key;
+    std::uint64_t bytes = 0;
+    std::uint64_t packets = 0;
+    std::uint32_t replay_failures = 0;
+    std::uint32_t integrity_failures = 0;
+};
+
 struct Template {
     IpAddress src;  // unspecified in transport mode
     IpAddress dst;
