@@ -175,6 +175,35 @@ std::uint16_t signature_hash_algorithm(SignatureScheme scheme) {
     }
 }
 
+std::span<const std::uint16_t> supported_signature_hash_algorithms() {
+    static constexpr std::array<std::uint16_t, 3> kHashes = {2, 3, 4};
+    return kHashes;
+}
+
+std::optional<SignatureScheme> choose_signature_scheme(
+    const PrivateKey& key, std::span<const std::uint16_t> peer_hash_algorithms) {
+    const auto preferred = default_signature_scheme(key);
+    if (!preferred) return std::nullopt;
+    const auto offered = [&](std::uint16_t hash) {
+        return std::find(peer_hash_algorithms.begin(), peer_hash_algorithms.end(), hash) !=
+               peer_hash_algorithms.end();
+    };
+    if (offered(signature_hash_algorithm(*preferred))) return preferred;
+    const bool rsa = key.is_rsa();
+    for (std::uint16_t hash : supported_signature_hash_algorithms()) {
+        if (!offered(hash)) continue;
+        switch (hash) {
+            case 2:
+                return rsa ? SignatureScheme::kRsaPssSha256 : SignatureScheme::kEcdsaSha256;
+            case 3:
+                return rsa ? SignatureScheme::kRsaPssSha384 : SignatureScheme::kEcdsaSha384;
+            default:
+                return rsa ? SignatureScheme::kRsaPssSha512 : SignatureScheme::kEcdsaSha512;
+        }
+    }
+    return std::nullopt;
+}
+
 ByteView signature_algorithm_identifier(SignatureScheme scheme) {
     switch (scheme) {
         case SignatureScheme::kRsaPssSha256:

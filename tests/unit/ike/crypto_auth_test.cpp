@@ -12,6 +12,7 @@
 #include <fstream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mpsa/ike/auth.hpp"
 #include "mpsa/ike/crypto_x509.hpp"
@@ -250,6 +251,25 @@ TEST_F(AuthPki, DefaultSchemesFollowTheKey) {
     EXPECT_EQ(signature_hash_algorithm(SignatureScheme::kRsaPssSha256), 2);
     EXPECT_EQ(signature_hash_algorithm(SignatureScheme::kEcdsaSha384), 3);
     EXPECT_EQ(signature_hash_algorithm(SignatureScheme::kEcdsaSha512), 4);
+}
+
+TEST_F(AuthPki, SchemeFollowsThePeersHashAlgorithms) {
+    using S = SignatureScheme;
+    const std::uint16_t all[] = {1, 2, 3, 4};
+    const std::uint16_t only384[] = {3};
+    const std::uint16_t sha1_512[] = {1, 4};
+    const std::uint16_t sha1_only[] = {1, 5};
+    EXPECT_EQ(choose_signature_scheme(key(rsa_key_), all), S::kRsaPssSha256);
+    EXPECT_EQ(choose_signature_scheme(key(rsa_key_), only384), S::kRsaPssSha384);
+    EXPECT_EQ(choose_signature_scheme(key(rsa_key_), sha1_512), S::kRsaPssSha512);
+    EXPECT_EQ(choose_signature_scheme(key(p384_key_), all), S::kEcdsaSha384);
+    EXPECT_EQ(choose_signature_scheme(key(p256_key_), only384), S::kEcdsaSha384);
+    EXPECT_EQ(choose_signature_scheme(key(p256_key_), sha1_512), S::kEcdsaSha512);
+    EXPECT_FALSE(choose_signature_scheme(key(p256_key_), sha1_only));
+    EXPECT_FALSE(choose_signature_scheme(key(rsa_key_), {}));
+    const auto ours = supported_signature_hash_algorithms();
+    EXPECT_EQ(std::vector<std::uint16_t>(ours.begin(), ours.end()),
+              (std::vector<std::uint16_t>{2, 3, 4}));
 }
 
 // The AlgorithmIdentifier constants decode, with OpenSSL's ASN.1 parser, to what they claim.

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include <tl/expected.hpp>
@@ -60,6 +61,15 @@ enum class SignatureScheme {
 // RFC 7427 section 4 SIGNATURE_HASH_ALGORITHMS identifier of the scheme's hash (2 SHA2-256,
 // 3 SHA2-384, 4 SHA2-512).
 [[nodiscard]] std::uint16_t signature_hash_algorithm(SignatureScheme scheme);
+
+// Hash identifiers for our own SIGNATURE_HASH_ALGORITHMS notify: SHA2-256, SHA2-384, SHA2-512.
+[[nodiscard]] std::span<const std::uint16_t> supported_signature_hash_algorithms();
+
+// The scheme to sign with, given the hash identifiers the peer announced: the key's default
+// hash if offered, else the first of SHA2-256/384/512 offered; RSA keys always use RSASSA-PSS.
+// nullopt when nothing fits (the peer did not send the notify, or offered only SHA-1/identity).
+[[nodiscard]] std::optional<SignatureScheme> choose_signature_scheme(
+    const PrivateKey& key, std::span<const std::uint16_t> peer_hash_algorithms);
 
 // The DER AlgorithmIdentifier sent for `scheme`.
 [[nodiscard]] ByteView signature_algorithm_identifier(SignatureScheme scheme);
