@@ -447,6 +447,15 @@ tl::expected<MpsaPut, PutError> decode_mpsa_put_body(ByteView body, const Decode
     return decode_mpsa_put_data(be32(body, 4), body.subspan(kNotifyFixedSize), options);
 }
 
+tl::expected<MpsaPut, PutError> decode_mpsa_put_notify(std::uint8_t protocol_id, ByteView spi,
+                                                       std::uint16_t notify_type, ByteView data,
+                                                       const DecodeOptions& options) {
+    if (protocol_id != kProtocolEsp) return tl::unexpected(PutError::kWrongProtocolId);
+    if (spi.size() != kEspSpiSize) return tl::unexpected(PutError::kWrongSpiSize);
+    if (notify_type != kMpsaPutNotifyType) return tl::unexpected(PutError::kNotMpsaPut);
+    return decode_mpsa_put_data(be32(spi, 0), data, options);
+}
+
 tl::expected<DecodedMpsaPutPayload, PutError> decode_mpsa_put_payload(
     ByteView payload, const DecodeOptions& options) {
     if (payload.size() < kGenericHeaderSize) return tl::unexpected(PutError::kPayloadTooShort);

@@ -37,6 +37,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                 check_round_trip(*b, options);
             if (auto d = mpsa::mpsa::decode_mpsa_put_data(0x4d505341, input.subspan(4), options))
                 check_round_trip(*d, options);
+            if (auto n = mpsa::mpsa::decode_mpsa_put_notify(input[0], input.subspan(0, 4), 40960,
+                                                            input.subspan(4), options))
+                check_round_trip(*n, options);
         }
     }
     return 0;

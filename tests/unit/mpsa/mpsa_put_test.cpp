@@ -101,6 +101,21 @@ TEST(MpsaPutCodec, DecodesDraftExample) {
     expect_same(decoded->put, draft_example_put());
 }
 
+TEST(MpsaPutCodec, DecodesFromSplitNotifyFields) {
+    const Bytes full = from_hex(kDraftExampleHex);
+    const ike::ByteView spi(full.data() + 8, 4);
+    const ike::ByteView data(full.data() + 12, full.size() - 12);
+    const auto put = decode_mpsa_put_notify(3, spi, 40960, data);
+    ASSERT_TRUE(put.has_value()) << to_string(put.error());
+    expect_same(*put, draft_example_put());
+    EXPECT_EQ(decode_mpsa_put_notify(1, spi, 40960, data).error(), PutError::kWrongProtocolId);
+    EXPECT_EQ(decode_mpsa_put_notify(3, spi.first(3), 40960, data).error(),
+              PutError::kWrongSpiSize);
+    EXPECT_EQ(decode_mpsa_put_notify(3, spi, 16384, data).error(), PutError::kNotMpsaPut);
+    const Bytes other_spi = {0x4d, 0x50, 0x53, 0x42};
+    EXPECT_EQ(decode_mpsa_put_notify(3, other_spi, 40960, data).error(), PutError::kSpiMismatch);
+}
+
 TEST(MpsaPutCodec, AcceptsFigureAttributeTypeInRollTransforms) {
     const auto decoded = decode_mpsa_put_payload(from_hex(kDraftFigureAttrHex));
     ASSERT_TRUE(decoded.has_value()) << to_string(decoded.error());

@@ -129,6 +129,11 @@ struct DecodeOptions {
 // header would hand it over).
 [[nodiscard]] tl::expected<MpsaPut, PutError> decode_mpsa_put_data(
     std::uint32_t notify_spi, ike::ByteView data, const DecodeOptions& options = {});
+// The Notify's fields as an IKE codec that already split them hands them over (ike's
+// NotifyPayload: protocol, SPI bytes, type, data); same checks as decode_mpsa_put_body.
+[[nodiscard]] tl::expected<MpsaPut, PutError> decode_mpsa_put_notify(
+    std::uint8_t protocol_id, ike::ByteView spi, std::uint16_t notify_type, ike::ByteView data,
+    const DecodeOptions& options = {});
 [[nodiscard]] tl::expected<MpsaPut, PutError> decode_mpsa_put_body(
     ike::ByteView body, const DecodeOptions& options = {});
 
