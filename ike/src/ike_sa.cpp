@@ -7,6 +7,7 @@
 #include "mpsa/ike/cipher.hpp"
 #include "mpsa/ike/dh.hpp"
 #include "mpsa/ike/exchange.hpp"
+#include "mpsa/ike/fragment.hpp"
 #include "mpsa/ike/keys.hpp"
 #include "mpsa/ike/message_protection.hpp"
 #include "mpsa/ike/nat.hpp"
@@ -60,6 +61,13 @@ const NotifyPayload* find_error_notify(std::span<const Payload> payloads) {
     return nullptr;
 }
 
+// SKF Fragment Number (RFC 7383 2.5), read without opening the fragment.
+bool is_first_fragment(ByteView datagram) {
+    constexpr std::size_t kFragmentNumberOffset = kHeaderSize + kGenericPayloadHeaderSize;
+    if (datagram.size() < kFragmentNumberOffset + 2) return false;
+    return datagram[kFragmentNumberOffset] == 0 && datagram[kFragmentNumberOffset + 1] == 1;
+}
+
 bool nonce_less(const Bytes& a, const Bytes& b) {
     return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end());
 }
@@ -93,15 +101,15 @@ using Task = std::variant<InitTask, AuthTask, InfoTask, RekeyChildTask, RekeyIke
 struct Outstanding {
     std::uint32_t message_id = 0;
     ExchangeType exchange = ExchangeType::kInformational;
-    Bytes datagram;
-    unsigned sent = 0;  // transmissions after the first
+    std::vector<Bytes> datagrams;  // one, or the SKF fragments
+    unsigned sent = 0;             // transmissions after the first
     TimePoint deadline{};
     Task task;
 };
 
 struct CachedResponse {
     std::uint32_t message_id = 0;
-    Bytes datagram;
+    std::vector<Bytes> datagrams;
 };
 
 // One IKE SA in the cryptographic sense: SPIs, keys and message windows. A rekey creates a new
@@ -119,6 +127,8 @@ struct Generation {
     std::uint32_t expected_request_id = 0;
     std::optional<Outstanding> outstanding;
     std::optional<CachedResponse> cached;
+    FragmentReassembler request_fragments;
+    FragmentReassembler response_fragments;
 };
 
 struct ChildSa {
@@ -169,6 +179,7 @@ struct IkeSa::Impl {
     std::optional<Identification> peer_id;
     std::vector<Bytes> peer_vids;
     NatDetection nat;
+    bool peer_supports_fragmentation = false;
     std::uint32_t auth_child_spi = 0;  // initiator: inbound SPI offered in IKE_AUTH
 
     std::vector<ChildSa> children;
@@ -219,30 +230,86 @@ struct IkeSa::Impl {
         last_sent = now();
     }
 
-    tl::expected<Bytes, EncodeError> protect(Generation& g, const Header& h,
-                                             std::span<const Payload> payloads) {
-        return seal_message(h, payloads, *g.out);
+    // Largest IKE message that fits config.fragment_size once IP, UDP and the non-ESP marker
+    // are added (RFC 7383 2.5.1).
+    std::size_t max_message_size() const {
+        const std::size_t overhead =
+            (remote.address.v6 ? 40 : 20) + 8 + (local.port == kNatTPort ? 4 : 0);
+        return config.fragment_size > overhead ? config.fragment_size - overhead : 0;
+    }
+
+    // The datagrams of one protected message: SKF fragments when it is too large and both sides
+    // support fragmentation (never for IKE_SA_INIT, RFC 7383 2.5).
+    std::vector<Bytes> protect(Generation& g, const Header& h, std::span<const Payload> payloads) {
+        auto whole = seal_message(h, payloads, *g.out);
+        if (!whole) return {};
+        if (!peer_supports_fragmentation || !config.send_fragmentation_supported ||
+            whole->size() <= max_message_size()) {
+            return {std::move(*whole)};
+        }
+        auto fragments = seal_fragments(h, payloads, *g.out, max_message_size());
+        if (!fragments) return {std::move(*whole)};
+        return std::move(*fragments);
+    }
+
+    void send_all(const std::vector<Bytes>& datagrams) {
+        for (const auto& d : datagrams) send_bytes(d);
     }
 
     void send_request(Generation& g, ExchangeType type, std::vector<Payload> payloads, Task task) {
         const std::uint32_t mid = g.next_request_id;
         const Header h = header_for(g, type, mid, false);
-        tl::expected<Bytes, EncodeError> bytes =
-            g.out ? protect(g, h, payloads) : encode(Message{h, std::move(payloads)});
-        if (!bytes) return;  // cannot happen with our own payloads; nothing sensible to send
+        std::vector<Bytes> datagrams;
+        if (g.out) {
+            datagrams = protect(g, h, payloads);
+        } else if (auto plain = encode(Message{h, std::move(payloads)})) {
+            datagrams.push_back(std::move(*plain));
+        }
+        if (datagrams.empty()) return;  // cannot happen with our own payloads
         ++g.next_request_id;
-        if (type == ExchangeType::kIkeSaInit) message1 = *bytes;
-        g.outstanding = Outstanding{
-            mid, type, *bytes, 0, now() + retransmit_wait(config.retransmit, 0), std::move(task)};
-        send_bytes(std::move(*bytes));
+        if (type == ExchangeType::kIkeSaInit) message1 = datagrams.front();
+        send_all(datagrams);
+        g.outstanding = Outstanding{mid,
+                                    type,
+                                    std::move(datagrams),
+                                    0,
+                                    now() + retransmit_wait(config.retransmit, 0),
+                                    std::move(task)};
     }
 
     void send_response(Generation& g, const Header& request, std::vector<Payload> payloads) {
         const Header h = header_for(g, request.exchange_type, request.message_id, true);
-        auto bytes = protect(g, h, payloads);
-        if (!bytes) return;
-        g.cached = CachedResponse{request.message_id, *bytes};
-        send_bytes(std::move(*bytes));
+        auto datagrams = protect(g, h, payloads);
+        if (datagrams.empty()) return;
+        send_all(datagrams);
+        g.cached = CachedResponse{request.message_id, std::move(datagrams)};
+    }
+
+    // The authenticated inner message of a received SK message, or of the last missing SKF
+    // fragment; nullopt when dropped or still incomplete.
+    std::optional<Message> open_incoming(Generation& g, const Header& h, const Datagram& d,
+                                         FragmentReassembler& fragments) {
+        if (g.in == nullptr) return std::nullopt;
+        if (h.next_payload == PayloadType::kEncryptedFragment) {
+            auto fragment = open_fragment(d.data, *g.in);
+            if (!fragment) {
+                ++counters.decode_errors;
+                return std::nullopt;
+            }
+            auto complete = fragments.add(std::move(*fragment));
+            if (!complete) {
+                ++counters.decode_errors;
+                return std::nullopt;
+            }
+            if (!*complete) return std::nullopt;
+            return std::move(**complete);
+        }
+        auto m = open_message(d.data, *g.in);
+        if (!m) {
+            ++counters.decode_errors;
+            return std::nullopt;
+        }
+        return std::move(*m);
     }
 
     Generation* generation_for(const Header& h) {
@@ -464,6 +531,9 @@ struct IkeSa::Impl {
         }
         nat = detect_nat(m.payloads, current->spis.initiator, spi_r, d.remote, d.local)
                   .value_or(NatDetection{});
+        peer_supports_fragmentation =
+            find_notify(m.payloads, static_cast<std::uint16_t>(
+                                        NotifyType::kIkev2FragmentationSupported)) != nullptr;
     }
 
     void handle_init_response(const Message& m, const Datagram& d) {
@@ -1176,12 +1246,15 @@ struct IkeSa::Impl {
             ++counters.unexpected_message_id;
             return;
         }
-        auto m = h.exchange_type == ExchangeType::kIkeSaInit ? decode(d.data)
-                                                             : open_message(d.data, *g.in);
-        if (!m) {
-            ++counters.decode_errors;
-            return;
+        std::optional<Message> m;
+        if (h.exchange_type == ExchangeType::kIkeSaInit) {
+            auto plain = decode(d.data);
+            if (plain) m = std::move(*plain);
+            if (!plain) ++counters.decode_errors;
+        } else {
+            m = open_incoming(g, h, d, g.response_fragments);
         }
+        if (!m) return;
         last_received = now();
         Outstanding done = std::move(*g.outstanding);
         g.outstanding.reset();
@@ -1206,19 +1279,19 @@ struct IkeSa::Impl {
         if (g.cached && h.message_id == g.cached->message_id &&
             h.message_id + 1 == g.expected_request_id) {
             // A retransmitted request: the same response again (2.1), without processing.
-            ++counters.retransmitted_responses;
-            send_bytes(g.cached->datagram);
+            // For a fragmented request, only its first fragment triggers this (RFC 7383 2.6.1).
+            if (h.next_payload != PayloadType::kEncryptedFragment || is_first_fragment(d.data)) {
+                ++counters.retransmitted_responses;
+                send_all(g.cached->datagrams);
+            }
             return;
         }
         if (h.message_id != g.expected_request_id || g.in == nullptr) {
             ++counters.unexpected_message_id;
             return;
         }
-        auto m = open_message(d.data, *g.in);
-        if (!m) {
-            ++counters.decode_errors;
-            return;
-        }
+        auto m = open_incoming(g, h, d, g.request_fragments);
+        if (!m) return;
         last_received = now();
         ++g.expected_request_id;
         if (nat.any() && state == IkeSaState::kEstablished) {
@@ -1285,7 +1358,7 @@ struct IkeSa::Impl {
             ++o.sent;
             ++counters.retransmitted_requests;
             o.deadline = now() + retransmit_wait(config.retransmit, o.sent);
-            send_bytes(o.datagram);
+            send_all(o.datagrams);
             return true;
         }
         Task task = std::move(o.task);
@@ -1440,7 +1513,7 @@ ResponderStart IkeSa::respond(IkeSaConfig config, IkeSaDeps deps, const Datagram
     if (!bytes) return result;
     impl->message2 = *bytes;
     g.expected_request_id = 1;
-    g.cached = CachedResponse{0, *bytes};
+    g.cached = CachedResponse{0, {*bytes}};
     impl->send_bytes(std::move(*bytes));
     impl->state = IkeSaState::kInitDone;
     result.sa = std::unique_ptr<IkeSa>(new IkeSa(std::move(impl)));
@@ -1456,7 +1529,7 @@ void IkeSa::receive(const Datagram& datagram) {
         !g.original_initiator && g.cached && g.cached->message_id == 0 &&
         impl_->state != IkeSaState::kDown) {
         ++impl_->counters.retransmitted_responses;
-        impl_->send_bytes(g.cached->datagram);
+        impl_->send_all(g.cached->datagrams);
         return;
     }
     impl_->receive(datagram);

@@ -273,6 +273,51 @@ TEST_P(SaDeleteChild, EitherSideDeletesTheChildSaAndTheIkeSaStays) {
 
 INSTANTIATE_TEST_SUITE_P(Sides, SaDeleteChild, ::testing::Bool());
 
+TEST(SaFragmentation, LargeMessagesTravelAsReorderedFragmentsBothWays) {
+    SaPair pair;
+    pair.i.config.fragment_size = 576;
+    pair.r.config.fragment_size = 576;
+    pair.establish();
+    NotifyPayload big = mpsa_put(9);
+    big.data = Bytes(2000, 0x5a);
+    pair.i.sa->send_notifies({big});
+    auto fragments = pair.take(pair.i);
+    ASSERT_GE(fragments.size(), 4U);
+    for (const auto& f : fragments) EXPECT_LE(f.data.size(), 576U - 28U);
+    // Delivered last to first, the first one twice.
+    pair.deliver(pair.r, fragments.front());
+    for (auto it = fragments.rbegin(); it != fragments.rend(); ++it) pair.deliver(pair.r, *it);
+    const auto received = pair.r.got<NotifiesReceived>();
+    ASSERT_EQ(received.size(), 1U);
+    EXPECT_EQ(received[0].notifies[0], big);
+    pair.pump();
+    EXPECT_EQ(pair.i.got<NotifyRequestDone>().size(), 1U);
+
+    // A lost fragment: nothing until the retransmission brings all of them again.
+    pair.r.sa->send_notifies({big});
+    auto from_r = pair.take(pair.r);
+    ASSERT_GE(from_r.size(), 4U);
+    for (std::size_t n = 1; n < from_r.size(); ++n) pair.deliver(pair.i, from_r[n]);
+    EXPECT_TRUE(pair.take(pair.i).empty());
+    EXPECT_TRUE(pair.i.got<NotifiesReceived>().empty());
+    pair.clock.advance(std::chrono::seconds(4));
+    pair.r.sa->on_timer();
+    pair.pump();
+    ASSERT_EQ(pair.i.got<NotifiesReceived>().size(), 1U);
+    EXPECT_EQ(pair.r.got<NotifyRequestDone>().size(), 1U);
+}
+
+TEST(SaFragmentation, NotUsedWithoutThePeersSupport) {
+    SaPair pair;
+    pair.i.config.fragment_size = 576;
+    pair.r.config.send_fragmentation_supported = false;
+    pair.establish();
+    NotifyPayload big = mpsa_put(9);
+    big.data = Bytes(2000, 0x5a);
+    pair.i.sa->send_notifies({big});
+    EXPECT_EQ(pair.take(pair.i).size(), 1U);
+}
+
 TEST(SaInformational, RequestsWithABadIntegrityCheckAreDropped) {
     SaPair pair;
     pair.establish();

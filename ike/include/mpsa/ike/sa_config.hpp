@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <vector>
 
@@ -29,7 +30,10 @@ struct IkeSaConfig {
     Identification local_id;
     std::optional<Identification> remote_id;  // when set, the peer must authenticate as this
     std::vector<Bytes> vendor_ids;            // sent in IKE_SA_INIT (MPSA: "multi-point SA")
+    // RFC 7383: advertised, and used when the peer advertises it too, for protected messages
+    // whose IP packet would exceed fragment_size (strongSwan's default 1280).
     bool send_fragmentation_supported = true;
+    std::size_t fragment_size = 1280;
     bool send_signature_hash_algorithms = true;
     bool send_initial_contact = true;
     std::optional<ChildSaConfig> child;  // the CHILD_SA negotiated in IKE_AUTH
