@@ -43,6 +43,32 @@ TEST_P(DhKnownAnswer, MatchesPublishedVector) {
 INSTANTIATE_TEST_SUITE_P(
     Published, DhKnownAnswer,
     ::testing::Values(
+        // RFC 3526 group 14 with exponents of 32 octets; tests/vectors/gen_modp2048.py (Python
+        // pow(), independent of OpenSSL).
+        KnownAnswer{
+            DhGroup::kModp2048, "1112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f30",
+            "66e539f7e0fdaa3ec0ddc5e78503e695f16dfc75675b7927dd37d9409b63513a3c4dfad039f4b47f"
+            "4e3f66de5339a10906e0aa82da59c28d7499bf55d0cb5f12e8ef0aa55ab331de9ff364d3917f66e1"
+            "376bace4a5a243c2b74606f9718c391d2c4f31f0bbe6b9262b17adcfae3e2358d58a74b334ea7828"
+            "55aae7f280cbf5832957efd47a3d29b8a5404f42e50be103e9dce931b0aa79b146b5f79a612350c1"
+            "316f5ea4ea0c7970e4c777bd0ffb498b156ed7ec6f599220eb7feda94f8116560d00334b7174b99a"
+            "f87adf5b0b0a7daf4bd9080c752e2b29e54ec2aadf012347e62b9310aa7f960d31a86dd39cc1dbe9"
+            "8ce8fa3c41133175ed3b7eab45908089",
+            "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0",
+            "3919b103e145b98743530840b6360803a2f42e360975f9ef721a03c0d6d078c143f5780a92278428"
+            "3949f842abfb7f30ada4be8c74319b3c5858f104cd700edcea75a676eb8eee701e84e1e282189ad9"
+            "16632190a871e40da115b4a9485c4cb9ee9bb3ab7a725a164155831fea065d0ff2806eb324725996"
+            "1a48a7764912515a591c730a6120181daa597629a7fc78c29f7b5ba39b038e84207affbd626c1c8c"
+            "8bdec0a8a17252988ed499298eea3fc8878844cc6bf9fc5a4170b7d020fd191b32b097919cbe9405"
+            "e1863cb62fe61446826edee620a5c7805c03322851f48e3a52a1974e3673dd1d16289f68bab91131"
+            "e5cf96f19eaeed3bd9e37648f1f2a568",
+            "6fbbe3950342777057f7df8e2694ac66c3d718c45ecb63883c9c0f34c753f1c051d8db8e154db347"
+            "a072a66f615c20caa87dda4d4162ef9438cc0efeaa1cfe1c19fcb75d24edcb73d253bc4ad2ac7522"
+            "b2b9719f5f612f305ce4b82db3c6a4d0470d4d9eef67ed629afbb4747091fbf79dd7052e41a577b0"
+            "f024307dc06f01196c00cc86064918857a068caa19b8cbf93b1600d18b4fec7abedd017b74f54c04"
+            "f62980fc59ec5bf707128e45112236412a4c5cefe9a0e1bfc50bdb61cd932c4637add0c551aefc43"
+            "b7bebae785e468161a287d06fe05924ac175922b71d4530244018cd3c1d336a1f5380613ab6b67dc"
+            "39afab72b2064383d79969acbd76d16b"},
         // RFC 7748 section 6.1 (Alice = i, Bob = r).
         KnownAnswer{DhGroup::kCurve25519,
                     "77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
