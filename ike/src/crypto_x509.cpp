@@ -76,6 +76,11 @@ tl::expected<PrivateKey, X509Error> PrivateKey::load_pem_file(const std::string&
     return read_key(bio.get());
 }
 
+PrivateKey PrivateKey::clone() const {
+    EVP_PKEY_up_ref(key_.get());
+    return PrivateKey(key_.get());
+}
+
 bool PrivateKey::is_rsa() const {
     return key_ && EVP_PKEY_is_a(key_.get(), "RSA") == 1;
 }
@@ -107,6 +112,11 @@ tl::expected<Certificate, X509Error> Certificate::load_pem_file(const std::strin
     std::unique_ptr<BIO, BioFree> bio(BIO_new_file(path.c_str(), "r"));
     if (!bio) return tl::unexpected(X509Error::kIo);
     return read_cert(bio.get());
+}
+
+Certificate Certificate::clone() const {
+    X509_up_ref(cert_.get());
+    return Certificate(cert_.get());
 }
 
 Bytes Certificate::der() const {

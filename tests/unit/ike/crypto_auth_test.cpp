@@ -457,6 +457,15 @@ TEST_F(AuthPki, PemAndDerLoading) {
     EXPECT_EQ(Certificate::from_der(ByteView(der.data(), der.size() - 1)).error(),
               X509Error::kParse);
 
+    // Clones share the object and outlive the original.
+    Certificate copy = [&] {
+        const Certificate original = cert->clone();
+        return original.clone();
+    }();
+    EXPECT_EQ(copy.get(), cert->get());
+    EXPECT_EQ(copy.der(), der);
+    EXPECT_TRUE(copy.matches_private_key(key_pem->clone()));
+
     EXPECT_EQ(Certificate::from_pem("not a certificate").error(), X509Error::kParse);
     EXPECT_EQ(PrivateKey::from_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
                   .error(),

@@ -50,6 +50,8 @@ class PrivateKey {
     // Takes ownership (for keys generated in memory).
     explicit PrivateKey(EVP_PKEY* key) : key_(key) {}
 
+    // Another handle on the same key (reference counted).
+    [[nodiscard]] PrivateKey clone() const;
     [[nodiscard]] EVP_PKEY* get() const { return key_.get(); }
     [[nodiscard]] bool is_rsa() const;
     [[nodiscard]] bool is_ec() const;
@@ -71,6 +73,8 @@ class Certificate {
     // Takes ownership.
     explicit Certificate(X509* cert) : cert_(cert) {}
 
+    // Another handle on the same certificate (reference counted).
+    [[nodiscard]] Certificate clone() const;
     [[nodiscard]] X509* get() const { return cert_.get(); }
     [[nodiscard]] Bytes der() const;
     // DER of the subject Name: the data of an ID_DER_ASN1_DN identification.
