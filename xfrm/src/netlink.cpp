@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include <mpsa/xfrm/netlink.hpp>
+#include <mpsa/xfrm/reconciler.hpp>
 
 namespace mpsa::xfrm {
 
@@ -41,6 +42,7 @@ tl::expected<nl_sock*, Error> open_socket(int protocol, const char* what,
     const int one = 1;
     // Errors echo only the header of the failed request, not the request (which may hold keys).
     (void)setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+    (void)setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
     return socket;
 }
 
@@ -61,6 +63,29 @@ void for_each_message(std::span<const std::uint8_t> data, F&& visit) {
         visit(header, std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(header),
                                                     header->nlmsg_len));
     }
+}
+
+// The kernel's own explanation of an error (NETLINK_EXT_ACK), e.g. "Requested type not found".
+std::string ack_detail(const nlmsghdr* header) {
+    if ((header->nlmsg_flags & NLM_F_ACK_TLVS) == 0) return {};
+    if (header->nlmsg_len < NLMSG_LENGTH(sizeof(nlmsgerr))) return {};
+    nlmsgerr error{};
+    std::memcpy(&error, nlmsg_data(header), sizeof(error));
+    std::size_t offset = NLMSG_HDRLEN + sizeof(nlmsgerr);
+    if ((header->nlmsg_flags & NLM_F_CAPPED) == 0) {
+        offset += NLMSG_ALIGN(error.msg.nlmsg_len) - sizeof(nlmsghdr);
+    }
+    if (offset >= header->nlmsg_len) return {};
+    const auto* base = reinterpret_cast<const std::uint8_t*>(header);
+    int remaining = static_cast<int>(header->nlmsg_len - offset);
+    for (const auto* attr = reinterpret_cast<const nlattr*>(base + offset); nla_ok(attr, remaining);
+         attr = nla_next(attr, &remaining)) {
+        if (nla_type(attr) == NLMSGERR_ATTR_MSG && nla_len(attr) > 0) {
+            const auto* text = static_cast<const char*>(nla_data(attr));
+            return std::string(text, strnlen(text, static_cast<std::size_t>(nla_len(attr))));
+        }
+    }
+    return {};
 }
 
 int ack_errno(const nlmsghdr* header) {
@@ -196,10 +221,10 @@ tl::expected<std::vector<SaCounters>, Error> NetlinkKernel::sa_counters() {
     return tl::unexpected(Error{EAGAIN, "SAs kept changing during dumps"});
 }
 
-std::vector<int> NetlinkKernel::transact(nl_sock* socket,
-                                         const std::vector<codec::WireMessage>& messages) {
+std::vector<NetlinkKernel::Ack> NetlinkKernel::transact(
+    nl_sock* socket, const std::vector<codec::WireMessage>& messages) {
     const std::size_t count = messages.size();
-    std::vector<int> results(count, 0);
+    std::vector<Ack> results(count);
     std::vector<bool> answered(count, false);
     const std::uint32_t base = next_seq_;
     next_seq_ += static_cast<std::uint32_t>(count);
@@ -210,7 +235,7 @@ std::vector<int> NetlinkKernel::transact(nl_sock* socket,
     auto fail_rest = [&](int code) {
         for (std::size_t i = 0; i < count; ++i) {
             if (!answered[i]) {
-                results[i] = code;
+                results[i].code = code;
                 counters_.count_error(code);
             }
         }
@@ -252,11 +277,12 @@ std::vector<int> NetlinkKernel::transact(nl_sock* socket,
                 if (index >= count || answered[index]) return;
                 answered[index] = true;
                 ++received;
-                results[index] = ack_errno(message);
-                if (results[index] == 0) {
+                results[index].code = ack_errno(message);
+                if (results[index].code == 0) {
                     ++counters_.acks;
                 } else {
-                    counters_.count_error(results[index]);
+                    counters_.count_error(results[index].code);
+                    results[index].detail = ack_detail(message);
                 }
             });
     }
@@ -299,11 +325,14 @@ std::vector<std::optional<Error>> NetlinkKernel::apply(std::span<const Change> c
         }
         const auto codes = transact(channel == codec::Channel::kXfrm ? xfrm_ : route_, messages);
         for (std::size_t m = 0; m < messages.size(); ++m) {
-            const int code = codes[m];
+            const int code = codes[m].code;
             // Deleting what is already gone is what we wanted.
             const bool fine = code == 0 || (is_delete[m] && (code == ENOENT || code == ESRCH));
             auto& result = results[owner[m]];
-            if (!fine && !result) result = netlink_error(code, describe(changes[owner[m]]));
+            if (!fine && !result) {
+                result = netlink_error(code, describe(changes[owner[m]]));
+                if (!codes[m].detail.empty()) result->message += " - kernel: " + codes[m].detail;
+            }
         }
         for (std::size_t i = start; i < end; ++i) {
             if (std::holds_alternative<XfrmInterface>(changes[i].object)) links_stale_ = true;
@@ -420,6 +449,11 @@ NetlinkMonitor::Batch NetlinkMonitor::drain() {
     drain_socket(route_, false, batch);
     drain_socket(xfrm_, true, batch);
     return batch;
+}
+
+void feed(Reconciler& reconciler, const NetlinkMonitor::Batch& batch) {
+    for (const auto& event : batch.events) reconciler.observe(event);
+    if (batch.overrun) reconciler.request_resync();
 }
 
 }  // namespace mpsa::xfrm

@@ -4,7 +4,10 @@
 // and ping crosses it. `ip` is used only to build the namespaces, links and addresses, and to
 // install foreign state as strongSwan would.
 #include <fcntl.h>
+#include <linux/udp.h>
+#include <netinet/in.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -195,10 +198,37 @@ const Site kSiteA4{"192.0.2.1", "10.1.0.0/24", "10.1.0.1", "fd00:1::/64", "fd00:
 const Site kSiteB4{"192.0.2.2", "10.2.0.0/24", "10.2.0.1", "fd00:2::/64", "fd00:2::1"};
 
 class XfrmVmTwoNodes : public XfrmVm,
-                       public ::testing::WithParamInterface<std::tuple<Suite, int>> {};
+                       public ::testing::WithParamInterface<std::tuple<Suite, int, bool>> {};
+
+// The receiving side of ESP-in-UDP: a UDP socket on 4500 marked UDP_ENCAP_ESPINUDP, opened in
+// the current namespace (the IKE daemon's NAT-T socket in production).
+int open_encap_socket(int family) {
+    const int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (family == AF_INET) {
+        auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(4500);
+        length = sizeof(sockaddr_in);
+    } else {
+        auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(4500);
+        length = sizeof(sockaddr_in6);
+    }
+    const int encap = UDP_ENCAP_ESPINUDP;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        setsockopt(fd, IPPROTO_UDP, UDP_ENCAP, &encap, sizeof(encap)) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
 
 TEST_P(XfrmVmTwoNodes, SharedGroupSaCarriesPingForBothInnerFamilies) {
-    const auto [suite, outer] = GetParam();
+    const auto [suite, outer, udp_encap] = GetParam();
     const auto a = add_node("a");
     const auto b = add_node("b");
     link(a, "ul", b, "ul");
@@ -218,8 +248,19 @@ TEST_P(XfrmVmTwoNodes, SharedGroupSaCarriesPingForBothInnerFamilies) {
     auto kernel_a = kernel_in(a);
     auto kernel_b = kernel_in(b);
     ASSERT_TRUE(kernel_a && kernel_b);
-    const auto state_a = node_state(site_a, {site_b}, suite, "ul");
-    const auto state_b = node_state(site_b, {site_a}, suite, "ul");
+    auto state_a = node_state(site_a, {site_b}, suite, "ul");
+    auto state_b = node_state(site_b, {site_a}, suite, "ul");
+    std::vector<int> encap_sockets;
+    if (udp_encap) {
+        for (auto* state : {&state_a, &state_b}) {
+            for (auto& [key, sa] : state->sas) sa.encap = UdpEncap{4500, 4500};
+        }
+        for (const auto& ns : {a, b}) {
+            enter(ns);
+            encap_sockets.push_back(open_encap_socket(outer == 6 ? AF_INET6 : AF_INET));
+            ASSERT_GE(encap_sockets.back(), 0) << "UDP_ENCAP socket in " << ns;
+        }
+    }
     program(*kernel_a, state_a);
     program(*kernel_b, state_b);
 
@@ -243,17 +284,28 @@ TEST_P(XfrmVmTwoNodes, SharedGroupSaCarriesPingForBothInnerFamilies) {
     EXPECT_EQ((*restarted)->counters().requests, 0U);
     const auto seen = (*monitor)->drain();
     EXPECT_EQ(seen.xfrm_messages + seen.route_messages, 0U);
+    if (udp_encap) {
+        auto sas = kernel_a->dump();
+        ASSERT_TRUE(sas);
+        for (const auto& [key, sa] : sas->sas) EXPECT_TRUE(sa.encap) << "SA without encap";
+    }
+    for (const int fd : encap_sockets) close(fd);
+}
+
+std::string two_node_name(const ::testing::TestParamInfo<std::tuple<Suite, int, bool>>& param) {
+    return std::string(std::get<0>(param.param) == Suite::kGcm ? "AesGcm" : "AesCbcSha256") +
+           "_Outer" + std::to_string(std::get<1>(param.param)) +
+           (std::get<2>(param.param) ? "_EspInUdp" : "");
 }
 
 INSTANTIATE_TEST_SUITE_P(SuitesAndOuterFamilies, XfrmVmTwoNodes,
                          ::testing::Combine(::testing::Values(Suite::kCbcSha256, Suite::kGcm),
-                                            ::testing::Values(4, 6)),
-                         [](const auto& test_info) {
-                             return std::string(std::get<0>(test_info.param) == Suite::kGcm
-                                                    ? "AesGcm"
-                                                    : "AesCbcSha256") +
-                                    "_Outer" + std::to_string(std::get<1>(test_info.param));
-                         });
+                                            ::testing::Values(4, 6), ::testing::Values(false)),
+                         two_node_name);
+INSTANTIATE_TEST_SUITE_P(EspInUdp, XfrmVmTwoNodes,
+                         ::testing::Combine(::testing::Values(Suite::kCbcSha256),
+                                            ::testing::Values(4, 6), ::testing::Values(true)),
+                         two_node_name);
 
 // A reaches B and C through ONE xfrm interface, choosing the peer per destination.
 TEST_F(XfrmVm, ThreeNodesPerDestinationPoliciesThroughOneInterface) {

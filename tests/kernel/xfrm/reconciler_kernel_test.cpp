@@ -212,7 +212,7 @@ TEST_F(XfrmKernel, PolicyDeletedBySomeoneElseIsRestoredByTheDebouncedResync) {
     ASSERT_TRUE(events);
     Reconciler reconciler(*kernel_, timer_);
     ASSERT_TRUE(reconciler.apply(desired()));
-    for (const auto& event : events->drain().events) reconciler.observe(event);
+    feed(reconciler, events->drain());
     EXPECT_FALSE(reconciler.resync_pending()) << "our own changes must not look foreign";
     ASSERT_EQ(sh("ip xfrm policy delete src 10.2.0.0/24 dst 10.1.0.0/24 dir in if_id 0x6d700001"),
               0);
@@ -242,7 +242,9 @@ TEST_F(XfrmKernel, MonitorOverrunIsReportedSoTheOwnerResyncs) {
     EXPECT_TRUE(seen.overrun);
     EXPECT_LT(seen.xfrm_messages, 500U);
     EXPECT_GE(events->overruns(), 1U);
-    if (seen.overrun) reconciler.request_resync();
+    EXPECT_FALSE(reconciler.resync_pending());
+    feed(reconciler, seen);
+    EXPECT_TRUE(reconciler.resync_pending());
     ASSERT_TRUE(timer_.fire());
     EXPECT_EQ(dump_owned(), many);
 }
@@ -296,6 +298,8 @@ TEST_F(XfrmKernel, SaRejectedByTheKernelGivesAClearErrorWithoutKeys) {
     EXPECT_NE(results[0]->message.find("SA 192.0.2.1->192.0.2.2"), std::string::npos)
         << results[0]->message;
     EXPECT_EQ(results[0]->message.find(test::hex(sa.cipher->key.view())), std::string::npos);
+    // The kernel's extended ack says why.
+    EXPECT_NE(results[0]->message.find("kernel: "), std::string::npos) << results[0]->message;
     std::printf("ESP SA add on this kernel: %s\n", results[0]->message.c_str());
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include <tl/expected.hpp>
 
@@ -44,9 +45,12 @@ class NetlinkKernel final : public Kernel {
     // as interrupted (the set changed while dumping) and it must be repeated.
     tl::expected<bool, Error> dump_each(
         codec::DumpKind kind, const std::function<void(std::span<const std::uint8_t>)>& visit);
-    // Sends messages on one socket with at most max_in_flight unacknowledged; returns the
-    // errno of each message (0: acknowledged).
-    std::vector<int> transact(nl_sock* socket, const std::vector<codec::WireMessage>& messages);
+    struct Ack {
+        int code = 0;        // errno, 0 when acknowledged
+        std::string detail;  // the kernel's extended-ack message, if any
+    };
+    // Sends messages on one socket with at most max_in_flight unacknowledged; one Ack each.
+    std::vector<Ack> transact(nl_sock* socket, const std::vector<codec::WireMessage>& messages);
 
     nl_sock* xfrm_;
     nl_sock* route_;
@@ -93,5 +97,10 @@ class NetlinkMonitor {
     std::vector<std::uint8_t> receive_buffer_;
     std::uint64_t overruns_ = 0;
 };
+
+// Feeds a monitor batch to a reconciler: each event is observed, and an overrun (lost events)
+// requests a full resync.
+class Reconciler;
+void feed(Reconciler& reconciler, const NetlinkMonitor::Batch& batch);
 
 }  // namespace mpsa::xfrm
