@@ -21,6 +21,8 @@ constexpr auto kCookieType = static_cast<std::uint16_t>(NotifyType::kCookie);
 constexpr auto kInvalidKeType = static_cast<std::uint16_t>(NotifyType::kInvalidKePayload);
 constexpr auto kRekeySaType = static_cast<std::uint16_t>(NotifyType::kRekeySa);
 constexpr auto kTransportModeType = static_cast<std::uint16_t>(NotifyType::kUseTransportMode);
+// A rekey the peer refused (e.g. TEMPORARY_FAILURE during its own) is tried again this late.
+constexpr Duration kRekeyRetryDelay = std::chrono::seconds(30);
 // RFC 7427 section 4: SHA2-256, SHA2-384, SHA2-512.
 const Bytes kSignatureHashAlgorithms{0, 2, 0, 3, 0, 4};
 
@@ -138,6 +140,7 @@ struct ChildSa {
     ChildMode mode = ChildMode::kTunnel;
     std::vector<TrafficSelector> local_ts;
     std::vector<TrafficSelector> remote_ts;
+    std::optional<TimePoint> rekey_at;
     bool rekeying = false;  // our CREATE_CHILD_SA for it is outstanding
     bool replaced = false;  // a rekey completed; waiting for the old SA's Delete
     // Set when the peer rekeyed it while our own rekey was outstanding (2.8.1): the lowest
@@ -167,6 +170,7 @@ struct IkeSa::Impl {
     std::vector<std::unique_ptr<Generation>> retiring;  // old or redundant, Delete pending
     std::deque<Task> queue;                             // requests waiting for the window
     std::optional<PendingPeerIkeRekey> peer_ike_rekey;
+    std::optional<TimePoint> ike_rekey_at;
 
     // IKE_SA_INIT / IKE_AUTH context
     Bytes ni;
@@ -384,6 +388,7 @@ struct IkeSa::Impl {
         }
         if (!deps.installer->install(install)) return std::nullopt;
         ChildSa child;
+        child.rekey_at = rekey_time(config.child_rekey_interval);
         child.inbound_spi = inbound;
         child.outbound_spi = outbound;
         child.suite = suite;
@@ -661,7 +666,23 @@ struct IkeSa::Impl {
 
     void established() {
         state = IkeSaState::kEstablished;
+        ike_rekey_at = rekey_time(config.ike_rekey_interval);
         emit(IkeSaUp{current->spis, *peer_id, remote, peer_vids});
+    }
+
+    // When to rekey something just created: interval minus a random part of the jitter, so the
+    // two peers rarely start at the same time (strongSwan's rand_time).
+    std::optional<TimePoint> rekey_time(Duration interval) {
+        if (interval <= Duration::zero()) return std::nullopt;
+        Duration jitter{};
+        if (config.rekey_jitter > Duration::zero()) {
+            Bytes r;
+            if (random_bytes(r, 4)) {
+                const auto fraction = static_cast<double>(spi32_from_bytes(r)) / 4294967296.0;
+                jitter = std::chrono::duration_cast<Duration>(config.rekey_jitter * fraction);
+            }
+        }
+        return now() + interval - std::min(jitter, interval);
     }
 
     // Responder: the CHILD_SA of IKE_AUTH or of a CREATE_CHILD_SA; payloads appended to `out`.
@@ -874,6 +895,9 @@ struct IkeSa::Impl {
         if (find_error_notify(m.payloads) != nullptr || sa == nullptr || nonce == nullptr ||
             tsi == nullptr || tsr == nullptr) {
             deps.installer->remove(task.new_inbound_spi, 0);
+            if (config.child_rekey_interval > Duration::zero() && !old->replaced) {
+                old->rekey_at = now() + kRekeyRetryDelay;
+            }
             return;  // the old CHILD_SA stays (TEMPORARY_FAILURE, CHILD_SA_NOT_FOUND, ...)
         }
         const std::optional<Bytes> peer_min = old->peer_rekey_min_nonce;
@@ -1083,6 +1107,7 @@ struct IkeSa::Impl {
                          {DeletePayload{ProtocolId::kIke, 0, {}}},
                          InfoTask{InfoTask::Kind::kDeleteIke, 0, {}, 0});
         }
+        ike_rekey_at = rekey_time(config.ike_rekey_interval);
         emit(IkeSaRekeyed{old_spis, current->spis, *peer_id, remote});
     }
 
@@ -1110,7 +1135,11 @@ struct IkeSa::Impl {
         peer_ike_rekey.reset();
         if (!g) {
             // Ours failed; a rekey by the peer meanwhile is then the one that counts.
-            if (peer) switch_generation(std::move(peer->generation), false);
+            if (peer) {
+                switch_generation(std::move(peer->generation), false);
+            } else if (config.ike_rekey_interval > Duration::zero()) {
+                ike_rekey_at = now() + kRekeyRetryDelay;
+            }
             return;
         }
         if (!peer) {
@@ -1346,6 +1375,10 @@ struct IkeSa::Impl {
             if (g->outstanding) consider(g->outstanding->deadline);
         }
         consider(liveness_due());
+        if (state == IkeSaState::kEstablished) {
+            consider(ike_rekey_at);
+            for (const auto& c : children) consider(c.rekey_at);
+        }
         consider(keepalive_due());
         if (state == IkeSaState::kInitDone) consider(created + config.half_open_timeout);
         return next;
@@ -1392,6 +1425,18 @@ struct IkeSa::Impl {
         }
         if (const auto due = liveness_due(); due && *due <= t) {
             queue.push_back(InfoTask{InfoTask::Kind::kLiveness, 0, {}, 0});
+        }
+        if (state == IkeSaState::kEstablished) {
+            if (ike_rekey_at && *ike_rekey_at <= t) {
+                ike_rekey_at.reset();  // set again when a rekey completes
+                queue.push_back(RekeyIkeTask{});
+            }
+            for (auto& c : children) {
+                if (c.rekey_at && *c.rekey_at <= t) {
+                    c.rekey_at.reset();
+                    queue.push_back(RekeyChildTask{c.inbound_spi, 0, {}});
+                }
+            }
         }
         start_next_task();
         if (const auto due = keepalive_due(); due && *due <= t) {

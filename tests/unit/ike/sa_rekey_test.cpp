@@ -135,6 +135,37 @@ TEST_P(SaChildRekey, EitherSideRekeysTheChildSa) {
 
 INSTANTIATE_TEST_SUITE_P(Sides, SaChildRekey, ::testing::Bool());
 
+TEST(SaRekeyTimers, IkeAndChildSasAreRekeyedOnTheirOwnAfterTheirIntervals) {
+    SaPair pair;
+    using std::chrono::seconds;
+    pair.i.config.ike_rekey_interval = seconds(100);
+    pair.i.config.child_rekey_interval = seconds(50);
+    pair.i.config.rekey_jitter = seconds(10);
+    pair.r.config.ike_rekey_interval = Duration::zero();
+    pair.r.config.child_rekey_interval = Duration::zero();
+    pair.i.config.dpd_interval = pair.r.config.dpd_interval = Duration::zero();
+    pair.establish();
+    const TimePoint start = pair.clock.now();
+    const IkeSpis first = pair.i.sa->spis();
+    EXPECT_EQ(pair.r.sa->next_timer(), std::nullopt);
+    const TimePoint child_due = *pair.i.sa->next_timer();
+    EXPECT_GT(child_due, start + seconds(40));
+    EXPECT_LE(child_due, start + seconds(50));
+    pair.advance_to_next_timer();
+    pair.pump();
+    EXPECT_EQ(pair.i.got<ChildSaRekeyed>().size(), 1U);
+    EXPECT_EQ(pair.i.sa->spis(), first);
+    while (pair.i.got<IkeSaRekeyed>().empty()) {
+        ASSERT_LT(pair.clock.now(), start + seconds(101));
+        pair.advance_to_next_timer();
+        pair.pump();
+    }
+    EXPECT_GT(pair.clock.now(), start + seconds(90));
+    EXPECT_NE(pair.i.sa->spis(), first);
+    EXPECT_EQ(pair.i.sa->spis(), pair.r.sa->spis());
+    EXPECT_EQ(pair.i.installer.installed.size(), 1U);
+}
+
 // The four nonces of two simultaneous rekeys: the initiator's exchange uses Ni = i_ni and
 // Nr = r_nr, the responder's Ni = r_ni and Nr = i_nr. Exactly one is the lowest.
 enum class Lowest { kInitiatorNi, kResponderNr, kResponderNi, kInitiatorNr };

@@ -40,6 +40,11 @@ struct IkeSaConfig {
     RetransmitPolicy retransmit;
     Duration dpd_interval = std::chrono::seconds(30);  // zero: no liveness checks
     Duration nat_keepalive_interval = std::chrono::seconds(20);
+    // Rekeying on our own initiative (zero: only when the application asks); each time is
+    // shortened by a random part of rekey_jitter. strongSwan: 4 h and 1 h, 10 % jitter.
+    Duration ike_rekey_interval = std::chrono::hours(4);
+    Duration child_rekey_interval = std::chrono::hours(1);
+    Duration rekey_jitter = std::chrono::minutes(6);
     // Responder: an IKE SA still without IKE_AUTH after this long is dropped (strongSwan 30 s).
     Duration half_open_timeout = std::chrono::seconds(30);
     unsigned max_init_retries = 3;  // COOKIE / INVALID_KE_PAYLOAD round trips
