@@ -97,6 +97,28 @@ Bytes seal_raw_plaintext(const Bytes& plaintext, PayloadType first, XorTransform
     return out;
 }
 
+TEST(MessageProtectionErrors, UnknownInnerPayloadsFollowTheCriticalBit) {
+    XorTransform transform(0x33, 1);
+    // Inner: unknown type 200 (6 octets) then N(INITIAL_CONTACT); pad length 0.
+    const Bytes skipped{0x29, 0x00, 0x00, 0x06, 0xab, 0xcd, 0x00, 0x00,
+                        0x00, 0x08, 0x00, 0x00, 0x40, 0x00, 0x00};
+    DecodeCounters counters;
+    auto opened = open_message(seal_raw_plaintext(skipped, PayloadType{200}, transform), transform,
+                               &counters);
+    ASSERT_TRUE(opened.has_value());
+    ASSERT_EQ(opened->payloads.size(), 1u);
+    EXPECT_EQ(std::get<NotifyPayload>(opened->payloads[0]).type, 16384);
+    EXPECT_EQ(counters.unknown_payloads_skipped, 1u);
+
+    Bytes critical = skipped;
+    critical[1] = 0x80;
+    auto rejected = open_message(seal_raw_plaintext(critical, PayloadType{200}, transform),
+                                 transform, &counters);
+    ASSERT_FALSE(rejected.has_value());
+    EXPECT_EQ(rejected.error().error, DecodeError::kUnsupportedCriticalPayload);
+    EXPECT_EQ(rejected.error().payload_type, 200);
+}
+
 TEST(MessageProtectionErrors, PadLengthBeyondPlaintext) {
     XorTransform transform(0x33, 8);
     Bytes plaintext(8, 0);
