@@ -1,5 +1,7 @@
 #include "mpsa/ike/auth.hpp"
 
+#include <openssl/bn.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
@@ -94,6 +96,46 @@ bool init_signature(EVP_MD_CTX* ctx, SignatureScheme scheme, EVP_PKEY* key, bool
     }
     return true;
 }
+
+struct LegacyMethod {
+    const char* digest;
+    bool rsa;
+    int curve_bits;                 // ECDSA only
+    std::size_t coordinate_length;  // ECDSA only: octets of r and of s
+};
+
+std::optional<LegacyMethod> legacy_method(std::uint8_t auth_method) {
+    switch (auth_method) {
+        case 1:
+            return LegacyMethod{"SHA1", true, 0, 0};
+        case 9:
+            return LegacyMethod{"SHA2-256", false, 256, 32};
+        case 10:
+            return LegacyMethod{"SHA2-384", false, 384, 48};
+        case 11:
+            return LegacyMethod{"SHA2-512", false, 521, 66};
+        default:
+            return std::nullopt;
+    }
+}
+
+bool legacy_key_fits(EVP_PKEY* key, const LegacyMethod& m) {
+    if (m.rsa) return EVP_PKEY_is_a(key, "RSA") == 1;
+    return EVP_PKEY_is_a(key, "EC") == 1 && EVP_PKEY_get_bits(key) == m.curve_bits;
+}
+
+bool init_legacy(EVP_MD_CTX* ctx, const LegacyMethod& m, EVP_PKEY* key, bool sign) {
+    EVP_PKEY_CTX* pctx = nullptr;  // owned by ctx
+    const int ok =
+        sign ? EVP_DigestSignInit_ex(ctx, &pctx, m.digest, nullptr, nullptr, key, nullptr)
+             : EVP_DigestVerifyInit_ex(ctx, &pctx, m.digest, nullptr, nullptr, key, nullptr);
+    if (ok != 1) return false;
+    return !m.rsa || EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) == 1;
+}
+
+struct EcdsaSigFree {
+    void operator()(ECDSA_SIG* s) const { ECDSA_SIG_free(s); }
+};
 
 bool key_fits(EVP_PKEY* key, SignatureScheme scheme) {
     return EVP_PKEY_is_a(key, is_rsa(scheme) ? "RSA" : "EC") == 1;
@@ -273,6 +315,92 @@ tl::expected<void, AuthError> verify_auth_rfc7427(const Certificate& signer, Byt
                                           signed_octets.data(), signed_octets.size());
     // 0 is a bad signature; negative values include malformed DER, which is as bad.
     if (verified != 1) return tl::unexpected(AuthError::kMismatch);
+    return {};
+}
+
+std::optional<std::uint8_t> legacy_auth_method(const PrivateKey& key) {
+    if (key.is_rsa()) return 1;
+    switch (key.ec_bits()) {
+        case 256:
+            return 9;
+        case 384:
+            return 10;
+        case 521:
+            return 11;
+        default:
+            return std::nullopt;
+    }
+}
+
+tl::expected<Bytes, AuthError> sign_auth_legacy(const PrivateKey& key, std::uint8_t auth_method,
+                                                ByteView signed_octets) {
+    const auto method = legacy_method(auth_method);
+    if (!method) return tl::unexpected(AuthError::kUnknownAlgorithm);
+    if (key.get() == nullptr || !legacy_key_fits(key.get(), *method))
+        return tl::unexpected(AuthError::kKeyMismatch);
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    if (!ctx || !init_legacy(ctx.get(), *method, key.get(), true))
+        return tl::unexpected(AuthError::kCrypto);
+    std::size_t length = 0;
+    if (EVP_DigestSign(ctx.get(), nullptr, &length, signed_octets.data(), signed_octets.size()) !=
+        1)
+        return tl::unexpected(AuthError::kCrypto);
+    Bytes signature(length);
+    if (EVP_DigestSign(ctx.get(), signature.data(), &length, signed_octets.data(),
+                       signed_octets.size()) != 1)
+        return tl::unexpected(AuthError::kCrypto);
+    signature.resize(length);
+    if (method->rsa) return signature;
+    // OpenSSL produces DER Ecdsa-Sig-Value; RFC 4754 wants fixed-size r | s.
+    const unsigned char* p = signature.data();
+    std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(
+        d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(signature.size())));
+    if (!sig) return tl::unexpected(AuthError::kCrypto);
+    const int n = static_cast<int>(method->coordinate_length);
+    Bytes raw(2 * method->coordinate_length);
+    if (BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), raw.data(), n) != n ||
+        BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), raw.data() + n, n) != n)
+        return tl::unexpected(AuthError::kCrypto);
+    return raw;
+}
+
+tl::expected<void, AuthError> verify_auth_legacy(const Certificate& signer,
+                                                 std::uint8_t auth_method, ByteView auth_data,
+                                                 ByteView signed_octets) {
+    const auto method = legacy_method(auth_method);
+    if (!method) return tl::unexpected(AuthError::kUnknownAlgorithm);
+    EVP_PKEY* key = X509_get0_pubkey(signer.get());
+    if (key == nullptr) return tl::unexpected(AuthError::kCrypto);
+    if (!legacy_key_fits(key, *method)) return tl::unexpected(AuthError::kKeyMismatch);
+    Bytes der;
+    ByteView signature = auth_data;
+    if (!method->rsa) {
+        if (auth_data.size() != 2 * method->coordinate_length)
+            return tl::unexpected(AuthError::kMalformed);
+        const int n = static_cast<int>(method->coordinate_length);
+        std::unique_ptr<ECDSA_SIG, EcdsaSigFree> sig(ECDSA_SIG_new());
+        BIGNUM* r = BN_bin2bn(auth_data.data(), n, nullptr);
+        BIGNUM* s = BN_bin2bn(auth_data.data() + n, n, nullptr);
+        if (!sig || r == nullptr || s == nullptr || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+            BN_free(r);
+            BN_free(s);
+            return tl::unexpected(AuthError::kCrypto);
+        }
+        unsigned char* encoded = nullptr;
+        const int length = i2d_ECDSA_SIG(sig.get(), &encoded);
+        if (length <= 0) return tl::unexpected(AuthError::kCrypto);
+        der.assign(encoded, encoded + length);
+        OPENSSL_free(encoded);
+        signature = der;
+    } else if (auth_data.empty()) {
+        return tl::unexpected(AuthError::kMalformed);
+    }
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    if (!ctx || !init_legacy(ctx.get(), *method, key, false))
+        return tl::unexpected(AuthError::kCrypto);
+    if (EVP_DigestVerify(ctx.get(), signature.data(), signature.size(), signed_octets.data(),
+                         signed_octets.size()) != 1)
+        return tl::unexpected(AuthError::kMismatch);
     return {};
 }
 

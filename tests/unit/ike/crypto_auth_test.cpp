@@ -272,6 +272,89 @@ TEST_F(AuthPki, SchemeFollowsThePeersHashAlgorithms) {
               (std::vector<std::uint16_t>{2, 3, 4}));
 }
 
+// r | s of a DER Ecdsa-Sig-Value (short-form lengths), parsed here by hand so the check does
+// not reuse the library's conversion.
+Bytes der_signature_to_raw(ByteView der, std::size_t n) {
+    Bytes raw;
+    std::size_t at = 2;  // SEQUENCE, length
+    for (int part = 0; part < 2; ++part) {
+        EXPECT_EQ(der[at], 0x02);  // INTEGER
+        std::size_t length = der[at + 1];
+        at += 2;
+        while (length > n) {  // sign octet
+            ++at;
+            --length;
+        }
+        raw.insert(raw.end(), n - length, 0);
+        raw.insert(raw.end(), der.begin() + static_cast<long>(at),
+                   der.begin() + static_cast<long>(at + length));
+        at += length;
+    }
+    return raw;
+}
+
+TEST_F(AuthPki, LegacyEcdsaMatchesTheDerSignature) {
+    const Bytes octets = pattern(0x77, 90);
+    for (int round = 0; round < 8; ++round) {
+        auto rfc7427 = sign_auth_rfc7427(key(p384_key_), SignatureScheme::kEcdsaSha384, octets);
+        ASSERT_TRUE(rfc7427);
+        const std::size_t algorithm_length = (*rfc7427)[0];
+        const ByteView der = ByteView(*rfc7427).subspan(1 + algorithm_length);
+        const Bytes raw = der_signature_to_raw(der, 48);
+        ASSERT_EQ(raw.size(), 96U);
+        EXPECT_TRUE(verify_auth_legacy(wrap(p384_cert_), 10, raw, octets));
+        // r and s swapped is not the same signature.
+        Bytes swapped(raw.begin() + 48, raw.end());
+        swapped.insert(swapped.end(), raw.begin(), raw.begin() + 48);
+        EXPECT_FALSE(verify_auth_legacy(wrap(p384_cert_), 10, swapped, octets));
+    }
+}
+
+TEST_F(AuthPki, LegacyMethodsSignAndVerify) {
+    const Bytes octets = pattern(0x66, 150);
+    struct Case {
+        EVP_PKEY* key;
+        X509* cert;
+        std::uint8_t method;
+        std::size_t length;  // 0: variable (RSA modulus size)
+    };
+    const Case cases[] = {{rsa_key_, rsa_cert_.get(), 1, 256},
+                          {p256_key_, p256_cert_.get(), 9, 64},
+                          {p384_key_, p384_cert_.get(), 10, 96}};
+    for (const auto& c : cases) {
+        SCOPED_TRACE(static_cast<int>(c.method));
+        EXPECT_EQ(legacy_auth_method(key(c.key)), c.method);
+        X509_up_ref(c.cert);
+        const Certificate signer(c.cert);
+        // ECDSA signatures are randomised: several rounds exercise short r or s values.
+        for (int round = 0; round < 8; ++round) {
+            auto auth = sign_auth_legacy(key(c.key), c.method, octets);
+            ASSERT_TRUE(auth);
+            EXPECT_EQ(auth->size(), c.length);
+            EXPECT_TRUE(verify_auth_legacy(signer, c.method, *auth, octets));
+            Bytes tampered = *auth;
+            tampered[tampered.size() / 2 - 1] ^= 0x10;
+            EXPECT_EQ(verify_auth_legacy(signer, c.method, tampered, octets).error(),
+                      AuthError::kMismatch);
+        }
+    }
+    auto p256 = sign_auth_legacy(key(p256_key_), 9, octets);
+    ASSERT_TRUE(p256);
+    // Method and curve are bound together (RFC 4754).
+    EXPECT_EQ(sign_auth_legacy(key(p256_key_), 10, octets).error(), AuthError::kKeyMismatch);
+    EXPECT_EQ(verify_auth_legacy(wrap(p256_cert_), 10, *p256, octets).error(),
+              AuthError::kKeyMismatch);
+    EXPECT_EQ(verify_auth_legacy(wrap(rsa_cert_), 9, *p256, octets).error(),
+              AuthError::kKeyMismatch);
+    EXPECT_EQ(verify_auth_legacy(wrap(p256_cert_), 9, ByteView(p256->data(), 63), octets).error(),
+              AuthError::kMalformed);
+    EXPECT_EQ(verify_auth_legacy(wrap(p384_cert_), 9 + 1, *p256, octets).error(),
+              AuthError::kMalformed);
+    EXPECT_EQ(sign_auth_legacy(key(p256_key_), 14, octets).error(), AuthError::kUnknownAlgorithm);
+    EXPECT_EQ(verify_auth_legacy(wrap(p256_cert_), 2, *p256, octets).error(),
+              AuthError::kUnknownAlgorithm);
+}
+
 // The AlgorithmIdentifier constants decode, with OpenSSL's ASN.1 parser, to what they claim.
 TEST(AuthAlgorithmIdentifier, DecodesToTheClaimedAlgorithm) {
     struct Expect {

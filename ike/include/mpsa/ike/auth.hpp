@@ -25,7 +25,7 @@ namespace mpsa::ike {
 enum class AuthError {
     kMismatch,          // the AUTH value or signature does not verify
     kMalformed,         // RFC 7427 data too short or its length octet is inconsistent
-    kUnknownAlgorithm,  // AlgorithmIdentifier we do not accept
+    kUnknownAlgorithm,  // AlgorithmIdentifier or Auth Method we do not accept
     kKeyMismatch,       // scheme not usable with this key (e.g. ECDSA with an RSA key)
     kCrypto,            // OpenSSL failure
 };
@@ -84,5 +84,19 @@ enum class SignatureScheme {
 [[nodiscard]] tl::expected<void, AuthError> verify_auth_rfc7427(const Certificate& signer,
                                                                 ByteView auth_data,
                                                                 ByteView signed_octets);
+
+// Signatures for peers that announce no SIGNATURE_HASH_ALGORITHMS:
+//   Auth Method 1, RSA Digital Signature: EMSA-PKCS1-v1_5 with SHA-1 (RFC 7296 3.8);
+//   Auth Methods 9/10/11: ECDSA with SHA-256 on P-256, SHA-384 on P-384, SHA-512 on P-521
+//     (RFC 4754), AUTH data = r | s, each left-padded to the curve size.
+// The AUTH data carries no algorithm identifier: the method fixes hash and curve.
+[[nodiscard]] std::optional<std::uint8_t> legacy_auth_method(const PrivateKey& key);
+[[nodiscard]] tl::expected<Bytes, AuthError> sign_auth_legacy(const PrivateKey& key,
+                                                              std::uint8_t auth_method,
+                                                              ByteView signed_octets);
+[[nodiscard]] tl::expected<void, AuthError> verify_auth_legacy(const Certificate& signer,
+                                                               std::uint8_t auth_method,
+                                                               ByteView auth_data,
+                                                               ByteView signed_octets);
 
 }  // namespace mpsa::ike
