@@ -52,10 +52,11 @@ class FragmentReassembler {
   public:
     explicit FragmentReassembler(ReassemblyLimits limits = {}) : limits_(limits) {}
 
-    // Stores a fragment. Returns the decoded message when this fragment completes it (and
-    // resets), std::nullopt while fragments are missing. Duplicates and fragments with fewer
-    // Total Fragments than the stored ones are ignored (counted); more Total Fragments drop the
-    // stored ones and restart (RFC 7383 2.6.1). Exceeding the memory bound drops everything.
+    // Stores a fragment. Returns the decoded message (inner payloads; header as received in the
+    // completing fragment) when this fragment completes it (and resets), std::nullopt while
+    // fragments are missing. Duplicates and fragments with fewer Total Fragments than the stored
+    // ones are ignored (counted); more Total Fragments drop the stored ones and restart (RFC
+    // 7383 2.6.1). Exceeding the memory bound drops everything.
     [[nodiscard]] tl::expected<std::optional<Message>, DecodeFailure> add(
         OpenedFragment fragment, DecodeCounters* counters = nullptr);
 
