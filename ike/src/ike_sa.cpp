@@ -631,6 +631,7 @@ struct IkeSa::Impl {
         std::vector<Payload> p;
         p.emplace_back(IdiPayload{config.local_id});
         for (auto& c : deps.authenticator->credentials_payloads()) p.push_back(std::move(c));
+        for (auto& c : deps.authenticator->certificate_requests()) p.push_back(std::move(c));
         if (config.remote_id) p.emplace_back(IdrPayload{*config.remote_id});
         auto auth = deps.authenticator->sign(auth_input(true, config.local_id));
         if (!auth) {
@@ -1553,6 +1554,9 @@ ResponderStart IkeSa::respond(IkeSaConfig config, IkeSaDeps deps, const Datagram
     p.emplace_back(KePayload{ke->group, pair->public_value()});
     p.emplace_back(NoncePayload{impl->nr});
     for (auto& extra : impl->init_common_payloads(g, true)) p.push_back(std::move(extra));
+    for (auto& certreq : deps.authenticator->certificate_requests()) {
+        p.push_back(std::move(certreq));
+    }
     Message reply{impl->header_for(g, ExchangeType::kIkeSaInit, 0, true), std::move(p)};
     auto bytes = encode(reply);
     if (!bytes) return result;

@@ -3,12 +3,15 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include <tl/expected.hpp>
 
 #include "mpsa/ike/bytes.hpp"
+#include "mpsa/ike/crypto_x509.hpp"
 #include "mpsa/ike/payloads.hpp"
 #include "mpsa/ike/prf.hpp"
 
@@ -29,6 +32,8 @@ enum class AuthFailure : std::uint8_t { kNoCredential, kMismatch, kUnsupportedMe
 class Authenticator {
   public:
     virtual ~Authenticator() = default;
+    // CERTREQ payloads: in the responder's IKE_SA_INIT response and the initiator's IKE_AUTH.
+    [[nodiscard]] virtual std::vector<Payload> certificate_requests() { return {}; }
     // Payloads to add before AUTH (e.g. CERT), then the AUTH payload itself.
     [[nodiscard]] virtual std::vector<Payload> credentials_payloads() { return {}; }
     [[nodiscard]] virtual tl::expected<AuthPayload, AuthFailure> sign(const AuthInput& own) = 0;
@@ -54,6 +59,32 @@ class PskAuthenticator final : public Authenticator {
   private:
     SecretBytes own_key_;
     PeerKeyLookup peer_key_;
+};
+
+// RFC 7427 digital signatures (Auth Method 14) with X.509 certificates. Ours go in CERT
+// payloads (end entity first); the peer's end-entity certificate must chain to a trusted CA and
+// vouch for the identity it claims (RFC 4945). CERTREQ lists the SHA-1 hashes of the trusted CAs'
+// public keys (RFC 7296 3.7), which makes strongSwan (send_cert = ifasked) send its certificate.
+class CertificateAuthenticator final : public Authenticator {
+  public:
+    CertificateAuthenticator(PrivateKey key, Certificate certificate,
+                             std::vector<Certificate> intermediates,
+                             std::shared_ptr<const TrustStore> trust,
+                             std::vector<Certificate> trusted_cas);
+
+    [[nodiscard]] std::vector<Payload> certificate_requests() override;
+    [[nodiscard]] std::vector<Payload> credentials_payloads() override;
+    [[nodiscard]] tl::expected<AuthPayload, AuthFailure> sign(const AuthInput& own) override;
+    [[nodiscard]] tl::expected<void, AuthFailure> verify(
+        const AuthInput& peer, const AuthPayload& auth,
+        std::span<const Payload> peer_payloads) override;
+
+  private:
+    PrivateKey key_;
+    Certificate certificate_;
+    std::vector<Certificate> intermediates_;
+    std::shared_ptr<const TrustStore> trust_;
+    Bytes ca_key_hashes_;  // concatenated 20-octet SHA-1 hashes
 };
 
 }  // namespace mpsa::ike
