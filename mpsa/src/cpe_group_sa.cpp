@@ -20,6 +20,8 @@ tl::expected<PutDisposition, KeymatError> CpeGroupSaLifecycle::on_mpsa_put(const
     sa.spi = put.spi;
     sa.suite = put.suite;
     sa.keys = std::move(*keys);
+    sa.nonce = put.nonce;
+    sa.sk_d = put.sk_d;
     sa.received_at = now;
     sa.expires_at = now + std::chrono::seconds(put.lifetime_s);
     // ROLL1 only delays the switch away from an SA in use; with none, use the new one at once.
@@ -109,6 +111,17 @@ DesiredGroupSas CpeGroupSaLifecycle::desired() const {
 const CpeGroupSa* CpeGroupSaLifecycle::find(std::uint32_t spi) const {
     const auto it = sas_.find(spi);
     return it == sas_.end() ? nullptr : &it->second;
+}
+
+CpeGroupSaState CpeGroupSaLifecycle::state() const {
+    return CpeGroupSaState{sas_, outbound_, evaluated_until_};
+}
+
+void CpeGroupSaLifecycle::adopt(CpeGroupSaState state) {
+    sas_ = std::move(state.sas);
+    outbound_ = state.outbound_spi;
+    evaluated_until_ = state.evaluated_until;
+    events_.clear();
 }
 
 std::optional<TimePoint> CpeGroupSaLifecycle::next_deadline() const {

@@ -35,6 +35,10 @@ struct CpeGroupSa {
     std::uint32_t spi = 0;
     EspSuite suite;
     GroupSaKeys keys;
+    // What the keys were derived from, kept so the state can be persisted without the keys
+    // themselves and re-derived after a restart.
+    ike::Bytes nonce;
+    ike::SecretBytes sk_d;
     TimePoint received_at;
     TimePoint outbound_at;  // earliest time this SA may be used outbound
     TimePoint expires_at;
@@ -69,6 +73,13 @@ struct CpeEvent {
 
 enum class PutDisposition { kInstalled, kDuplicate };
 
+// Everything the lifecycle knows, for persistence across a daemon restart.
+struct CpeGroupSaState {
+    std::map<std::uint32_t, CpeGroupSa> sas;
+    std::optional<std::uint32_t> outbound_spi;
+    TimePoint evaluated_until;  // deadlines up to here have been acted on
+};
+
 class CpeGroupSaLifecycle {
   public:
     CpeGroupSaLifecycle(const Clock& clock, CpeLifecycleConfig config);
@@ -84,6 +95,10 @@ class CpeGroupSaLifecycle {
     [[nodiscard]] DesiredGroupSas desired() const;
     [[nodiscard]] const CpeGroupSa* find(std::uint32_t spi) const;
     [[nodiscard]] const std::map<std::uint32_t, CpeGroupSa>& sas() const { return sas_; }
+    [[nodiscard]] CpeGroupSaState state() const;
+    // Takes over a state saved before a restart, as it is: no events for what it already had
+    // (the kernel still holds those SAs); deadlines passed meanwhile come out of advance().
+    void adopt(CpeGroupSaState state);
     // When advance() next has something to do (for the daemon's timer).
     [[nodiscard]] std::optional<TimePoint> next_deadline() const;
 
