@@ -8,6 +8,7 @@
 #include "mpsa/ike/dh.hpp"
 #include "mpsa/ike/exchange.hpp"
 #include "mpsa/ike/fragment.hpp"
+#include "mpsa/ike/keylog.hpp"
 #include "mpsa/ike/keys.hpp"
 #include "mpsa/ike/message_protection.hpp"
 #include "mpsa/ike/nat.hpp"
@@ -339,6 +340,7 @@ struct IkeSa::Impl {
         auto keys = derive_ike_sa_keys(g.suite, skeyseed, nonce_i, nonce_r,
                                        spi_bytes(g.spis.initiator), spi_bytes(g.spis.responder));
         if (!keys) return false;
+        if (deps.keylog != nullptr) deps.keylog->ike_sa_keys(g.spis, g.suite, *keys);
         const bool i = g.original_initiator;
         auto out = make_sk_transform(g.suite.encr, g.suite.encr_key_bits, g.suite.integ,
                                      i ? keys->sk_ei : keys->sk_er, i ? keys->sk_ai : keys->sk_ar);
@@ -387,6 +389,7 @@ struct IkeSa::Impl {
             p->udp_encap = encap;
         }
         if (!deps.installer->install(install)) return std::nullopt;
+        if (deps.keylog != nullptr) deps.keylog->child_sa_keys(install);
         ChildSa child;
         child.rekey_at = rekey_time(config.child_rekey_interval);
         child.inbound_spi = inbound;

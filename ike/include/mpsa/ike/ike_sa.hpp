@@ -30,11 +30,16 @@
 
 namespace mpsa::ike {
 
+class KeyLogSink;  // mpsa/ike/keylog.hpp
+
 struct IkeSaDeps {
     const Clock* clock = nullptr;
     RandomSource* random = nullptr;
     Authenticator* authenticator = nullptr;
     ChildSaInstaller* installer = nullptr;
+    // Opt-in (null by default): told the keys of every IKE SA and installed CHILD_SA, for a
+    // Wireshark/tshark key log. Nothing else ever sees key bytes.
+    KeyLogSink* keylog = nullptr;
 };
 
 enum class IkeSaState : std::uint8_t {
