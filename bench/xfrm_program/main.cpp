@@ -255,6 +255,7 @@ int run(const Options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress survives a timeout
     Options options;
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];

@@ -29,6 +29,8 @@ std::string errno_name(int code) {
             return "EPROTONOSUPPORT (protocol not supported by this kernel)";
         case ENOSYS:
             return "ENOSYS (algorithm or feature not available in this kernel)";
+        case EOPNOTSUPP:
+            return "EOPNOTSUPP (not supported by this kernel: missing module?)";
         default:
             return std::string("errno ") + std::to_string(code) + " (" + std::strerror(code) + ")";
     }

@@ -359,9 +359,24 @@ TEST_F(XfrmVm, ThreeNodesPerDestinationPoliciesThroughOneInterface) {
     auto before = kernel_a->dump();
     ASSERT_TRUE(before);
     EXPECT_EQ(before->sas.size(), state_a.sas.size() + 1);  // ours + strongSwan's
-    // Shutdown that withdraws ours leaves the foreign SA.
     test::ManualTimer timer;
     Reconciler reconciler(*kernel_a, timer);
+    ASSERT_TRUE(reconciler.apply(state_a));
+    // The interface is updated in place (MTU), and a resync leaves everything as it is.
+    XfrmInterface smaller{"mpsa1", kIfId, "ulb", 1380};
+    auto resized = reconciler.change({smaller}, {});
+    ASSERT_TRUE(resized);
+    EXPECT_EQ(resized->changes, 1U);
+    EXPECT_TRUE(resized->ok());
+    reconciler.request_resync();
+    ASSERT_TRUE(timer.fire());
+    auto resynced = kernel_a->dump();
+    ASSERT_TRUE(resynced);
+    ASSERT_TRUE(resynced->interfaces.contains("mpsa1"));
+    EXPECT_EQ(resynced->interfaces.at("mpsa1").mtu, 1380U);
+    EXPECT_EQ(resynced->sas.size(), state_a.sas.size() + 1);
+    EXPECT_EQ(ping(a, site_a.addr4, site_c.addr4), 0);
+    // Shutdown that withdraws ours leaves the foreign SA.
     ASSERT_TRUE(reconciler.apply(State{}));
     auto after = kernel_a->dump();
     ASSERT_TRUE(after);

@@ -303,5 +303,21 @@ TEST_F(XfrmKernel, SaRejectedByTheKernelGivesAClearErrorWithoutKeys) {
     std::printf("ESP SA add on this kernel: %s\n", results[0]->message.c_str());
 }
 
+// Nor xfrm interfaces: the error names the interface and carries the kernel's reason.
+TEST_F(XfrmKernel, XfrmInterfaceRejectedByTheKernelGivesAClearError) {
+    const std::vector<Change> add{
+        {ChangeOp::kAdd, XfrmInterface{"mpsa1", test::kGroupIfId, "veth0", 1400}}};
+    const auto results = kernel_->apply(add);
+    ASSERT_EQ(results.size(), 1U);
+    if (!results[0]) GTEST_SKIP() << "this kernel has xfrm interfaces: covered by the VM tests";
+    EXPECT_NE(results[0]->code, 0);
+    EXPECT_NE(results[0]->message.find("xfrm interface mpsa1"), std::string::npos)
+        << results[0]->message;
+    std::printf("xfrm interface add on this kernel: %s\n", results[0]->message.c_str());
+    // A failed interface change must not leave a stale device map behind for the next routes.
+    const std::vector<Change> route_add{{ChangeOp::kAdd, route("10.9.0.0/24", "veth0")}};
+    EXPECT_FALSE(kernel_->apply(route_add)[0]);
+}
+
 }  // namespace
 }  // namespace mpsa::xfrm
