@@ -1659,6 +1659,13 @@ bool IkeSa::owns_spi(std::uint64_t spi) const {
     }
     return false;
 }
+std::vector<std::uint64_t> IkeSa::local_spis() const {
+    std::vector<std::uint64_t> out;
+    for (const auto* g : impl_->all_generations()) {
+        out.push_back(g->original_initiator ? g->spis.initiator : g->spis.responder);
+    }
+    return out;
+}
 std::size_t IkeSa::ike_sa_count() const {
     return impl_->all_generations().size();
 }

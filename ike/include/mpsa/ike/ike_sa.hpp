@@ -111,6 +111,8 @@ class IkeSa {
     [[nodiscard]] bool is_original_initiator() const;
     [[nodiscard]] IkeSpis spis() const;
     [[nodiscard]] bool owns_spi(std::uint64_t spi) const;
+    // Our own SPI of every IKE SA held (the initiator SPI where we are its original initiator).
+    [[nodiscard]] std::vector<std::uint64_t> local_spis() const;
     // IKE SAs held: the current one plus rekeyed or redundant ones whose Delete is pending.
     [[nodiscard]] std::size_t ike_sa_count() const;
     [[nodiscard]] const Endpoint& local_endpoint() const;

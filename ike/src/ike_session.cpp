@@ -1,0 +1,151 @@
+#include "mpsa/ike/ike_session.hpp"
+
+namespace mpsa::ike {
+
+IkeSessions::IkeSessions(const Clock& clock, RandomSource& random, CookiePolicy cookies,
+                         ResponderPolicy responder_policy)
+    : clock_(clock),
+      cookies_(cookies, clock, random),
+      responder_policy_(std::move(responder_policy)) {}
+
+tl::expected<SessionId, StartError> IkeSessions::initiate(IkeSaConfig config, IkeSaDeps deps,
+                                                          const Endpoint& local,
+                                                          const Endpoint& remote) {
+    auto sa = IkeSa::initiate(std::move(config), deps, local, remote);
+    if (!sa) return tl::unexpected(sa.error());
+    const SessionId id = next_id_++;
+    sessions_.emplace(id, std::move(*sa));
+    after_call(id);
+    return id;
+}
+
+void IkeSessions::receive(const Datagram& datagram) {
+    if (datagram.kind != DatagramKind::kIke) return;
+    const auto header = peek_header(datagram.data);
+    if (!header) {
+        ++counters_.malformed;
+        return;
+    }
+    if (header->exchange_type == ExchangeType::kIkeSaInit && !header->response &&
+        header->responder_spi == 0) {
+        const HalfOpenKey key{header->initiator_spi, datagram.remote};
+        if (auto it = by_init_request_.find(key); it != by_init_request_.end()) {
+            if (IkeSa* sa = find(it->second)) {
+                sa->receive(datagram);  // a retransmission: the cached response again
+                after_call(it->second);
+            }
+            return;
+        }
+        auto request = decode(datagram.data);
+        if (!request) {
+            ++counters_.malformed;
+            return;
+        }
+        if (auto cookie = cookies_.check(*request, datagram.remote, half_open())) {
+            ++counters_.cookies_sent;
+            outgoing_.push_back(
+                Datagram{datagram.local, datagram.remote, DatagramKind::kIke, std::move(*cookie)});
+            return;
+        }
+        auto setup =
+            responder_policy_ ? responder_policy_(datagram.local, datagram.remote) : std::nullopt;
+        if (!setup) {
+            ++counters_.refused_peers;
+            return;
+        }
+        auto start = IkeSa::respond(std::move(setup->config), setup->deps, datagram);
+        if (start.stateless_reply) {
+            ++counters_.stateless_replies;
+            outgoing_.push_back(std::move(*start.stateless_reply));
+        }
+        if (start.sa) {
+            const SessionId id = next_id_++;
+            sessions_.emplace(id, std::move(start.sa));
+            by_init_request_[key] = id;
+            half_open_.emplace(id, key);
+            after_call(id);
+        }
+        return;
+    }
+    // The I flag tells whose SA it is: the sender is its original initiator, so our SPI is the
+    // responder SPI, and the other way round.
+    const std::uint64_t ours = header->initiator ? header->responder_spi : header->initiator_spi;
+    const auto it = by_local_spi_.find(ours);
+    if (it == by_local_spi_.end()) {
+        ++counters_.unknown_spi;
+        return;
+    }
+    const SessionId id = it->second;
+    if (IkeSa* sa = find(id)) {
+        sa->receive(datagram);
+        after_call(id);
+    }
+}
+
+void IkeSessions::on_timer() {
+    const TimePoint now = clock_.now();
+    std::vector<SessionId> due;
+    for (const auto& [id, sa] : sessions_) {
+        const auto t = sa->next_timer();
+        if (t && *t <= now) due.push_back(id);
+    }
+    for (const SessionId id : due) {
+        if (IkeSa* sa = find(id)) {
+            sa->on_timer();
+            after_call(id);
+        }
+    }
+}
+
+std::optional<TimePoint> IkeSessions::next_timer() const {
+    // A linear scan: fine for thousands of SAs per timer tick; a heap when it is not.
+    std::optional<TimePoint> next;
+    for (const auto& [id, sa] : sessions_) {
+        const auto t = sa->next_timer();
+        if (t && (!next || *t < *next)) next = t;
+    }
+    return next;
+}
+
+std::vector<Datagram> IkeSessions::take_outgoing() {
+    return std::exchange(outgoing_, {});
+}
+
+std::vector<SessionEvent> IkeSessions::take_events() {
+    return std::exchange(events_, {});
+}
+
+IkeSa* IkeSessions::find(SessionId id) {
+    const auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void IkeSessions::after_call(SessionId id) {
+    const auto it = sessions_.find(id);
+    if (it == sessions_.end()) return;
+    IkeSa& sa = *it->second;
+    for (auto& d : sa.take_outgoing()) outgoing_.push_back(std::move(d));
+    for (auto& e : sa.take_events()) events_.push_back(SessionEvent{id, std::move(e)});
+    auto& indexed = spis_of_[id];
+    for (const auto spi : indexed) by_local_spi_.erase(spi);
+    indexed.clear();
+    const bool down = sa.state() == IkeSaState::kDown;
+    if (sa.state() != IkeSaState::kInitDone) {
+        if (const auto key = half_open_.find(id); key != half_open_.end()) {
+            by_init_request_.erase(key->second);
+            half_open_.erase(key);
+        }
+    }
+    if (down) {
+        spis_of_.erase(id);
+        sessions_.erase(it);
+        return;
+    }
+    for (const auto spi : sa.local_spis()) {
+        if (spi == 0) continue;
+        by_local_spi_[spi] = id;
+        indexed.push_back(spi);
+    }
+}
+
+}  // namespace mpsa::ike
