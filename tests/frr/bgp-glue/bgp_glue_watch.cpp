@@ -114,10 +114,15 @@ int main(int argc, char** argv) {
     // The model answers lookups by prefix; the destinations are mirrored from the change
     // stream for the dump.
     int hold_ms = 15000;
+    bool quiet = false;
+    std::size_t expect_routes = 0;
     app.add_option("--socket", socket_path, "zebra's ZAPI socket");
     app.add_option("--release", release_text, "FRR release (default: ask vtysh)");
     app.add_option("--vty-socket", vty_socket, "vtysh --vty_socket directory for detection");
     app.add_option("--hold-ms", hold_ms, "resync hold after a reconnect");
+    app.add_flag("--quiet", quiet, "no line per change (for scale runs)");
+    app.add_option("--expect-routes", expect_routes,
+                   "print one 'count' line when the model first holds this many routes");
     CLI11_PARSE(app, argc, argv);
 
     const auto release = resolve_frr_release(release_text, VtyshCommand{"vtysh", vty_socket});
@@ -135,9 +140,17 @@ int main(int argc, char** argv) {
     ZapiClient client(io, config);
 
     std::set<Prefix> destinations;
+    const BgpLearner* learner_ptr = nullptr;
+    bool count_reported = false;
     BgpLearner learner(
         io, client,
         [&](const ModelChange& change) {
+            if (expect_routes > 0 && learner_ptr != nullptr &&
+                learner_ptr->model().route_count() == expect_routes && !count_reported) {
+                count_reported = true;
+                emit({{"event", "count"}, {"routes", expect_routes}});
+            }
+            if (quiet) return;
             if (const auto* route = std::get_if<RouteChange>(&change)) {
                 if (route->kind == RouteChange::Kind::removed) {
                     destinations.erase(route->prefix);
@@ -158,6 +171,7 @@ int main(int argc, char** argv) {
             }
         },
         LearnerOptions{std::chrono::milliseconds(hold_ms)});
+    learner_ptr = &learner;
     client.on_disconnected([](const std::string& reason) {
         emit({{"event", "disconnected"}, {"reason", reason}});
     });
