@@ -4,7 +4,8 @@ sockets) against a real strongSwan charon, in two network namespaces joined by a
 Ours runs in namespace a (192.0.2.1), charon in b (192.0.2.2).
 
     test_ike_interop.py IKE_PEER SCENARIO
-scenarios: psk-<proposal> (our initiator -> charon, then charon -> our responder),
+scenarios: psk-<proposal> (our initiator -> charon, then charon -> our responder; psk6-: over
+IPv6),
 lifecycle (IKE rekey started by each side, DPD both ways, Delete both ways),
 libipsec (CHILD_SA with charon's kernel-libipsec: UDP encapsulation on 4500, both directions),
 cert (X.509 with a throw-away CA made by the openssl CLI, both directions),
@@ -164,9 +165,10 @@ def wait_until(cond, timeout: float, what: str) -> None:
 
 
 class Env:
-    def __init__(self, binary: str, nets: NetnsPair, tmp: str):
+    def __init__(self, binary: str, nets: NetnsPair, tmp: str, v6: bool = False):
         self.binary, self.nets, self.tmp = binary, nets, tmp
-        self.a4, self.b4 = nets.addr4["a"], nets.addr4["b"]
+        addr = nets.addr6 if v6 else nets.addr4  # a4/b4: our and charon's address
+        self.a4, self.b4 = addr["a"], addr["b"]
         self.n = 0
 
     def charon(self, conf: str, **kw) -> Charon:
@@ -207,7 +209,7 @@ def both_directions(env: Env, c: Charon, args: list[str], label: str) -> None:
 def scenario_psk(env: Env, proposal: str) -> None:
     c = env.charon(swanctl_conf(env.b4, env.a4, proposal))
     try:
-        both_directions(env, c, ["--proposal", proposal, "--psk", PSK], f"psk {proposal}")
+        both_directions(env, c, ["--proposal", proposal, "--psk", PSK], f"psk {proposal} to {env.b4}")
     finally:
         c.stop()
 
@@ -391,9 +393,11 @@ def main() -> int:
         print("strongSwan not installed")
         return 1
     with NetnsPair("ik") as nets, tempfile.TemporaryDirectory(prefix="ikeinterop-") as tmp:
-        env = Env(binary, nets, tmp)
+        env = Env(binary, nets, tmp, v6=scenario.startswith("psk6-"))
         try:
-            if scenario.startswith("psk-"):
+            if scenario.startswith("psk6-"):
+                scenario_psk(env, scenario[5:])
+            elif scenario.startswith("psk-"):
                 scenario_psk(env, scenario[4:])
             elif scenario == "lifecycle":
                 scenario_lifecycle(env)
