@@ -355,8 +355,9 @@ struct IkeSa::Impl {
         return true;
     }
 
-    // Installs a CHILD_SA; `we_initiated` the exchange that created it.
-    std::optional<ChildSa> install_child(const EspSuite& suite, ChildMode mode,
+    // Installs a CHILD_SA keyed from `g`'s SK_d (the IKE SA the exchange ran on);
+    // `we_initiated` the exchange that created it.
+    std::optional<ChildSa> install_child(const Generation& g, const EspSuite& suite, ChildMode mode,
                                          std::uint32_t inbound, std::uint32_t outbound,
                                          std::vector<TrafficSelector> local_ts,
                                          std::vector<TrafficSelector> remote_ts,
@@ -364,8 +365,7 @@ struct IkeSa::Impl {
                                          bool we_initiated) {
         const ChildSaKeyLengths lengths{encr_key_material_length(suite.encr, suite.encr_key_bits),
                                         integ_key_length(suite.integ)};
-        auto keys =
-            derive_child_sa_keys(current->suite.prf, current->sk_d, lengths, nonce_i, nonce_r);
+        auto keys = derive_child_sa_keys(g.suite.prf, g.sk_d, lengths, nonce_i, nonce_r);
         if (!keys) return std::nullopt;
         ChildSaInstall install;
         const bool encap = nat.any();
@@ -724,9 +724,9 @@ struct IkeSa::Impl {
             return std::nullopt;
         }
         const std::uint32_t outbound = spi32_from_bytes(selection->proposal->spi);
-        auto child =
-            install_child(selection->suite, transport ? ChildMode::kTransport : ChildMode::kTunnel,
-                          *spi, outbound, local_ts, remote_ts, nonce_i, nonce_r, false);
+        auto child = install_child(*current, selection->suite,
+                                   transport ? ChildMode::kTransport : ChildMode::kTunnel, *spi,
+                                   outbound, local_ts, remote_ts, nonce_i, nonce_r, false);
         if (!child) {
             out.emplace_back(notify(NotifyType::kTemporaryFailure));
             return std::nullopt;
@@ -825,7 +825,8 @@ struct IkeSa::Impl {
                                    : static_cast<std::uint16_t>(NotifyType::kInvalidSyntax)});
             return;
         }
-        auto child = accept_child_answer(*sa, *tsi, *tsr, m.payloads, auth_child_spi, ni, nr);
+        auto child =
+            accept_child_answer(*current, *sa, *tsi, *tsr, m.payloads, auth_child_spi, ni, nr);
         if (!child) {
             emit(ChildSaFailed{static_cast<std::uint16_t>(NotifyType::kNoProposalChosen)});
             return;
@@ -835,8 +836,8 @@ struct IkeSa::Impl {
     }
 
     // Initiator: the responder's answer to our CHILD_SA proposal.
-    std::optional<ChildSa> accept_child_answer(const SaPayload& sa, const TsiPayload& tsi,
-                                               const TsrPayload& tsr,
+    std::optional<ChildSa> accept_child_answer(const Generation& g, const SaPayload& sa,
+                                               const TsiPayload& tsi, const TsrPayload& tsr,
                                                std::span<const Payload> payloads,
                                                std::uint32_t inbound, const Bytes& nonce_i,
                                                const Bytes& nonce_r) {
@@ -853,7 +854,7 @@ struct IkeSa::Impl {
         }
         const bool transport = find_notify(payloads, kTransportModeType) != nullptr;
         if (transport && config.child->mode != ChildMode::kTransport) return std::nullopt;
-        return install_child(*suite, transport ? ChildMode::kTransport : ChildMode::kTunnel,
+        return install_child(g, *suite, transport ? ChildMode::kTransport : ChildMode::kTunnel,
                              inbound, spi32_from_bytes(sa.proposals.front().spi), tsi.selectors,
                              tsr.selectors, nonce_i, nonce_r, true);
     }
@@ -888,7 +889,8 @@ struct IkeSa::Impl {
         send_request(*current, ExchangeType::kCreateChildSa, std::move(p), std::move(task));
     }
 
-    void handle_child_rekey_response(const RekeyChildTask& task, const Message& m) {
+    void handle_child_rekey_response(const Generation& g, const RekeyChildTask& task,
+                                     const Message& m) {
         ChildSa* old = child_by_inbound(task.old_inbound_spi);
         if (old == nullptr) return;  // deleted meanwhile
         old->rekeying = false;
@@ -906,7 +908,7 @@ struct IkeSa::Impl {
         }
         const std::optional<Bytes> peer_min = old->peer_rekey_min_nonce;
         const std::uint32_t peer_new = old->peer_rekey_new_inbound;
-        auto child = accept_child_answer(*sa, *tsi, *tsr, m.payloads, task.new_inbound_spi,
+        auto child = accept_child_answer(g, *sa, *tsi, *tsr, m.payloads, task.new_inbound_spi,
                                          task.nonce, nonce->data);
         if (!child) return;
         const std::uint32_t new_inbound = child->inbound_spi;
@@ -1098,12 +1100,8 @@ struct IkeSa::Impl {
         const IkeSpis old_spis = current->spis;
         std::unique_ptr<Generation> old = std::move(current);
         current = std::move(g);
-        // Requests the old SA had not answered yet are resent on the new one (2.18).
-        if (old->outstanding) {
-            Task moved = std::move(old->outstanding->task);
-            old->outstanding.reset();
-            if (!std::holds_alternative<RekeyIkeTask>(moved)) queue.push_front(std::move(moved));
-        }
+        // A request still outstanding on the old SA completes there; if the old SA is deleted
+        // first, drop_retiring() sends it again on the new one (2.18).
         Generation& retired = *old;
         retiring.push_back(std::move(old));
         if (delete_old) {
@@ -1217,7 +1215,13 @@ struct IkeSa::Impl {
             Task moved = std::move(g.outstanding->task);
             g.outstanding.reset();
             const auto* info = std::get_if<InfoTask>(&moved);
-            if (info == nullptr || info->kind != InfoTask::Kind::kDeleteIke) {
+            if (auto* rekey = std::get_if<RekeyChildTask>(&moved)) {
+                // Started again from scratch on the new SA.
+                deps.installer->remove(rekey->new_inbound_spi, 0);
+                if (ChildSa* c = child_by_inbound(rekey->old_inbound_spi)) c->rekeying = false;
+                queue.push_front(RekeyChildTask{rekey->old_inbound_spi, 0, {}});
+            } else if (!std::holds_alternative<RekeyIkeTask>(moved) &&
+                       (info == nullptr || info->kind != InfoTask::Kind::kDeleteIke)) {
                 queue.push_front(std::move(moved));
             }
         }
@@ -1298,7 +1302,7 @@ struct IkeSa::Impl {
         } else if (auto* info = std::get_if<InfoTask>(&done.task)) {
             handle_informational_response(g, *info, *m);
         } else if (auto* child = std::get_if<RekeyChildTask>(&done.task)) {
-            handle_child_rekey_response(*child, *m);
+            handle_child_rekey_response(g, *child, *m);
         } else if (auto* ike = std::get_if<RekeyIkeTask>(&done.task)) {
             handle_ike_rekey_response(g, *ike, *m);
         }

@@ -251,6 +251,20 @@ TEST_P(SaDeleteIke, EitherSideClosesAndBothGoDown) {
 
 INSTANTIATE_TEST_SUITE_P(Sides, SaDeleteIke, ::testing::Bool());
 
+TEST(SaInformational, SimultaneousDeletesTakeBothSidesDown) {
+    SaPair pair;
+    pair.establish();
+    pair.i.sa->close();
+    pair.r.sa->close();
+    pair.pump();
+    EXPECT_EQ(pair.i.sa->state(), IkeSaState::kDown);
+    EXPECT_EQ(pair.r.sa->state(), IkeSaState::kDown);
+    EXPECT_EQ(pair.i.got<IkeSaDown>().size(), 1U);
+    EXPECT_EQ(pair.r.got<IkeSaDown>().size(), 1U);
+    EXPECT_TRUE(pair.i.installer.installed.empty());
+    EXPECT_TRUE(pair.r.installer.installed.empty());
+}
+
 class SaDeleteChild : public ::testing::TestWithParam<bool> {};
 
 TEST_P(SaDeleteChild, EitherSideDeletesTheChildSaAndTheIkeSaStays) {

@@ -33,6 +33,8 @@ void expect_working_ike_sa(SaPair& pair) {
     }
 }
 
+void cross_requests(SaPair& pair);
+
 class SaIkeRekey : public ::testing::TestWithParam<bool> {};
 
 TEST_P(SaIkeRekey, EitherSideRekeysTheIkeSa) {
@@ -94,6 +96,28 @@ TEST(SaIkeRekey, OutstandingRequestMovesToTheNewSaWhenThePeerRekeys) {
     EXPECT_EQ(done[0].outcome, NotifyOutcome::kAnswered);
     const auto received = pair.r.got<NotifiesReceived>();
     ASSERT_EQ(received.size(), 1U);
+}
+
+TEST(SaIkeRekey, ChildRekeyAnsweredOnTheOldSaWhileThePeerRekeysTheIkeSa) {
+    SaPair pair;
+    pair.establish();
+    const auto old_child = pair.i.sa->child_sas().at(0);
+    pair.i.sa->rekey_child_sa(old_child.inbound_spi);
+    pair.r.sa->rekey_ike_sa();
+    cross_requests(pair);
+    EXPECT_EQ(pair.i.sa->spis(), pair.r.sa->spis());
+    for (Side* s : {&pair.i, &pair.r}) {
+        EXPECT_EQ(s->sa->ike_sa_count(), 1U);
+        EXPECT_EQ(s->got<IkeSaRekeyed>().size(), 1U);
+        EXPECT_EQ(s->got<ChildSaRekeyed>().size(), 1U);
+        ASSERT_EQ(s->installer.installed.size(), 1U);
+    }
+    const auto& ci = pair.i.installer.installed.begin()->second;
+    const auto& cr = pair.r.installer.installed.begin()->second;
+    EXPECT_NE(ci.inbound.spi, old_child.inbound_spi);
+    EXPECT_EQ(ci.outbound.spi, cr.inbound.spi);
+    EXPECT_TRUE(constant_time_equal(ci.outbound.encr_key.view(), cr.inbound.encr_key.view()));
+    expect_working_ike_sa(pair);
 }
 
 TEST(SaIkeRekey, RekeyedSaUsesFreshKeysDerivedFromTheOldSkD) {
