@@ -22,6 +22,7 @@ if(MPSA_FUZZ)
     message(FATAL_ERROR "MPSA_FUZZ needs clang (CXX=clang++)")
   endif()
   # Coverage for every library; fuzz targets add -fsanitize=fuzzer at link time for main().
-  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+  add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+                      -fno-sanitize-recover=all)
   add_link_options(-fsanitize=address,undefined)
 endif()

@@ -201,6 +201,48 @@ def parse_daemons_file(path: Path | None) -> list[str]:
     return enabled
 
 
+# Options of ours that a daemons file's <daemon>_options must not override (each takes a value,
+# except -d): the private config, pid, socket and log paths are what keep lab nodes apart.
+OWN_DAEMON_FLAGS = {"-d": 0, "--daemon": 0, "-f": 1, "--config_file": 1, "-i": 1,
+                    "--pid_file": 1, "-z": 1, "--socket": 1, "--vty_socket": 1, "-u": 1,
+                    "--user": 1, "-g": 1, "--group": 1, "-P": 1, "--vty_port": 1, "-A": 1,
+                    "--vty_addr": 1, "--log": 1, "-N": 1, "--pathspace": 1}
+
+
+def parse_daemon_options(path: Path | None) -> dict[str, list[str]]:
+    """`<daemon>_options="..."` lines of an FRR daemons file (e.g. zebra's `-s 90000000`, the
+    netlink receive buffer that keeps zebra from losing messages in a burst of 100k routes),
+    without the options the runner sets itself."""
+    out: dict[str, list[str]] = {}
+    if path is None:
+        return out
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        key, sep, value = line.partition("=")
+        if not sep or not key.endswith("_options") or line.startswith("#"):
+            continue
+        daemon = key[: -len("_options")]
+        if daemon not in FRR_DAEMONS:
+            continue
+        try:
+            words = shlex.split(value.strip().strip('"').strip("'"))
+        except ValueError as e:
+            raise LabError(f"{path}: {key}: {e}") from e
+        kept: list[str] = []
+        skip = 0
+        for w in words:
+            if skip:
+                skip -= 1
+                continue
+            flag = w.split("=", 1)[0]
+            if flag in OWN_DAEMON_FLAGS:
+                skip = 0 if "=" in w else OWN_DAEMON_FLAGS[flag]
+                continue
+            kept.append(w)
+        out[daemon] = kept
+    return out
+
+
 # ----------------------------------------------------------------------------- runtime
 
 
@@ -294,6 +336,7 @@ def start_frr(lab: Lab, node: Node) -> list[str]:
     node_dir = lab.node_dir(node.name)
     frr_dir = _frr_dir_setup(node_dir, node)
     daemons = parse_daemons_file(node.frr_files.get("daemons"))
+    options = parse_daemon_options(node.frr_files.get("daemons"))
     ns = lab.netns(node.name)
     zserv = frr_dir / "zserv.api"
     for d in daemons:
@@ -304,7 +347,7 @@ def start_frr(lab: Lab, node: Node) -> list[str]:
         run(["ip", "netns", "exec", ns, str(binary), "-d", "-u", "frr", "-g", "frr", "-P", "0",
              "-A", "127.0.0.1", "-f", str(frr_dir / "frr.conf"), "-i", str(frr_dir / f"{d}.pid"),
              "-z", str(zserv), "--vty_socket", str(frr_dir),
-             "--log", f"file:{frr_dir / (d + '.log')}"])
+             "--log", f"file:{frr_dir / (d + '.log')}", *options.get(d, [])])
         if d == "zebra":
             wait_for(zserv.exists, 10, f"{node.name}: zebra's socket {zserv}")
     return daemons

@@ -153,6 +153,14 @@ class DaemonsFile(unittest.TestCase):
         d.write_text('zebra=no\nbgpd=yes\nospfd=no\nstaticd="yes"\n# bfdd=yes\nvtysh_enable=yes\n')
         self.assertEqual(labrun.parse_daemons_file(d), ["zebra", "bgpd", "staticd"])
 
+    def test_daemon_options_keep_own_paths(self):
+        d = Path(tempfile.mkdtemp()) / "daemons"
+        d.write_text('zebra_options="  -A 127.0.0.1 -s 90000000 -f /etc/frr/frr.conf"\n'
+                     "bgpd_options='-A 127.0.0.1 --vty_socket=/x -M rpki'\n"
+                     'foo_options="-x"\n')
+        self.assertEqual(labrun.parse_daemon_options(d),
+                         {"zebra": ["-s", "90000000"], "bgpd": ["-M", "rpki"]})
+
     def test_default_without_file(self):
         self.assertEqual(labrun.parse_daemons_file(None), ["zebra", "bgpd"])
 
