@@ -808,6 +808,11 @@ struct IkeSa::Impl {
         }
         if (!peer_id_acceptable(idr->id) ||
             !deps.authenticator->verify(auth_input(false, idr->id), *auth, m.payloads)) {
+            // 2.21.2: tell the responder, whose side is already up, in a separate exchange
+            // (sent once; we do not wait for its answer).
+            send_request(*current, ExchangeType::kInformational,
+                         {notify(NotifyType::kAuthenticationFailed)},
+                         InfoTask{InfoTask::Kind::kDeleteIke, 0, {}, 0});
             go_down(DownReason::kAuthenticationFailed);
             return;
         }
@@ -1193,6 +1198,12 @@ struct IkeSa::Impl {
         }
         send_response(g, m.header, std::move(out));
         if (!app_notifies.empty()) emit(NotifiesReceived{std::move(app_notifies)});
+        if (&g == current.get() &&
+            find_notify(m.payloads,
+                        static_cast<std::uint16_t>(NotifyType::kAuthenticationFailed)) != nullptr) {
+            go_down(DownReason::kAuthenticationFailed);  // the initiator rejected our AUTH
+            return;
+        }
         if (!delete_ike) return;
         if (&g == current.get() && peer_ike_rekey && !peer_ike_rekey->deleted) {
             // 2.8.2 with reordering: the winner of a rekey collision deleted the old SA before

@@ -79,6 +79,31 @@ TEST(SaHandshake, WrongPskIsRejectedWithAuthenticationFailed) {
     EXPECT_TRUE(pair.i.got<IkeSaUp>().empty());
 }
 
+TEST(SaHandshake, ResponderAuthRejectedByTheInitiatorIsReported) {
+    SaPair pair;
+    // The responder signs with another key than the one the initiator expects from it.
+    pair.r.auth = PskAuthenticator(testing::psk("other"), [](const Identification&) {
+        return std::optional<SecretBytes>(testing::psk("secret"));
+    });
+    pair.start();
+    pair.pump();
+    EXPECT_EQ(pair.i.sa->state(), IkeSaState::kDown);
+    const auto down_i = pair.i.got<IkeSaDown>();
+    ASSERT_EQ(down_i.size(), 1U);
+    EXPECT_EQ(down_i[0].reason, DownReason::kAuthenticationFailed);
+    // The responder was up, then learnt about it from the AUTHENTICATION_FAILED notify.
+    EXPECT_EQ(pair.r.got<IkeSaUp>().size(), 1U);
+    EXPECT_EQ(pair.r.sa->state(), IkeSaState::kDown);
+    const auto down_r = pair.r.got<IkeSaDown>();
+    ASSERT_EQ(down_r.size(), 1U);
+    EXPECT_EQ(down_r[0].reason, DownReason::kAuthenticationFailed);
+    EXPECT_TRUE(pair.r.installer.installed.empty());
+    const auto told = pair.r.got<NotifiesReceived>();
+    ASSERT_EQ(told.size(), 1U);
+    EXPECT_EQ(told[0].notifies[0].type,
+              static_cast<std::uint16_t>(NotifyType::kAuthenticationFailed));
+}
+
 TEST(SaHandshake, UnexpectedPeerIdentityIsRejected) {
     SaPair pair;
     pair.r.config.remote_id = fqdn("someone-else.example");
