@@ -45,6 +45,16 @@ std::int64_t to_wall_ns(TimePoint t, TimePoint steady_now, WallTime wall_now) {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count();
 }
 
+// Stored times further than this from "now" are refused: nothing real is, and the arithmetic
+// below stays far from overflow.
+constexpr std::int64_t kMaxDistanceNs = std::int64_t{100} * 366 * 24 * 3600 * 1'000'000'000;
+
+bool plausible(std::int64_t ns, WallTime wall_now) {
+    const std::int64_t now_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch()).count();
+    return ns >= now_ns - kMaxDistanceNs && ns <= now_ns + kMaxDistanceNs;
+}
+
 TimePoint from_wall_ns(std::int64_t ns, TimePoint steady_now, WallTime wall_now) {
     const auto since_now =
         std::chrono::nanoseconds(ns) -
@@ -161,9 +171,14 @@ tl::expected<CpeGroupSa, StateError> read_record(Reader& r, TimePoint steady_now
     if (!r.i64(received) || !r.i64(outbound) || !r.i64(expires) || !r.u8(has_removal) ||
         !r.i64(removal) || !r.u8(reauth))
         return truncated;
+    // One encoding per state (an absent removal time is 0), so what decodes re-encodes equal.
     if (has_removal > 1 || reauth > 1 || outbound < received || expires <= received ||
-        (has_removal == 1 && removal < received))
+        (has_removal == 1 && removal < received) || (has_removal == 0 && removal != 0))
         return tl::unexpected(StateError::kBadTimes);
+    for (std::int64_t t : {received, outbound, expires, removal}) {
+        if (!plausible(t, wall_now) && !(t == removal && has_removal == 0))
+            return tl::unexpected(StateError::kBadTimes);
+    }
     sa.received_at = from_wall_ns(received, steady_now, wall_now);
     sa.outbound_at = from_wall_ns(outbound, steady_now, wall_now);
     sa.expires_at = from_wall_ns(expires, steady_now, wall_now);
@@ -213,7 +228,7 @@ std::string_view to_string(StateError error) {
         case StateError::kBadSuite:
             return "unknown or disallowed suite";
         case StateError::kBadSpi:
-            return "reserved or duplicated SPI";
+            return "reserved, duplicated or unordered SPI";
         case StateError::kBadNonceSize:
             return "bad nonce size";
         case StateError::kBadSkdSize:
@@ -291,8 +306,11 @@ tl::expected<CpeGroupSaState, StateError> decode_cpe_state(ike::ByteView encoded
     if (!r.i64(saved_at) || !r.i64(evaluated_until) || !r.u8(has_outbound) || !r.u32(outbound) ||
         !r.u16(count))
         return tl::unexpected(StateError::kTruncated);
-    if (has_outbound > 1) return tl::unexpected(StateError::kBadOutboundSpi);
-    if (evaluated_until > saved_at) return tl::unexpected(StateError::kBadTimes);
+    if (has_outbound > 1 || (has_outbound == 0 && outbound != 0))
+        return tl::unexpected(StateError::kBadOutboundSpi);
+    if (evaluated_until > saved_at || !plausible(saved_at, wall_now) ||
+        !plausible(evaluated_until, wall_now))
+        return tl::unexpected(StateError::kBadTimes);
 
     CpeGroupSaState state;
     state.evaluated_until = from_wall_ns(evaluated_until, steady_now, wall_now);
@@ -300,8 +318,10 @@ tl::expected<CpeGroupSaState, StateError> decode_cpe_state(ike::ByteView encoded
         auto sa = read_record(r, steady_now, wall_now, policy);
         if (!sa) return tl::unexpected(sa.error());
         const std::uint32_t spi = sa->spi;
-        if (!state.sas.emplace(spi, std::move(*sa)).second)
+        // Ascending, as written: also rules out duplicates.
+        if (!state.sas.empty() && spi <= state.sas.rbegin()->first)
             return tl::unexpected(StateError::kBadSpi);
+        state.sas.emplace(spi, std::move(*sa));
     }
     if (!r.at_end()) return tl::unexpected(StateError::kTrailingData);
     if (has_outbound == 1) {

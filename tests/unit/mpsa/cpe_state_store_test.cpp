@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "mpsa/mpsa/cpe_state_store.hpp"
+#include "mpsa/mpsa/keymat.hpp"
 
 namespace mpsa::mpsa {
 namespace {
@@ -140,6 +141,43 @@ TEST(CpeStateStore, EmptyStateRoundTrips) {
     ASSERT_TRUE(decoded.has_value());
     EXPECT_TRUE(decoded->sas.empty());
     EXPECT_FALSE(decoded->outbound_spi.has_value());
+}
+
+// Written by a Python script from the format description alone (struct.pack + hashlib), the
+// same bytes as tests/fuzz/mpsa_put_decoder/state_corpus/mid_rollover.bin: an old SA (draft
+// suite) outbound with ROLL2 removal 50 s ahead, a new SA whose outbound switch is 20 s ahead.
+TEST(CpeStateStore, IndependentlyWrittenFileDecodes) {
+    const ike::Bytes file = ike::from_hex(
+        "4d50534143504531000118fae27693b4000018fae27693b400000100001111000200001111000c0100000200"
+        "02002001010101010101010101010101010101010101010101010101010101010101010014fefefefefefefe"
+        "fefefefefefefefefefefefefe18fadfb9c1b8ec0018fadfb9c1b8ec0018fae2fff2718c000118fae28237ef"
+        "74000000002222000c01000005000c0020020202020202020202020202020202020202020202020202020202"
+        "02020202020020fdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfdfd18fae2743f"
+        "a81c0018fae27b3bcbc80018fae5ba7060bc00000000000000000000001496e07f9cf12d1cd834155c8ee836"
+        "0159cd2b19a25eac0ae9e205c82c96092d");
+    ASSERT_EQ(file.size(), 281U);
+    const TimePoint now = TimePoint{} + 5h;
+    const auto state = decode_cpe_state(file, now, kWallNow);
+    ASSERT_TRUE(state.has_value()) << to_string(state.error());
+    ASSERT_EQ(state->sas.size(), 2U);
+    EXPECT_EQ(state->outbound_spi, 0x1111U);
+    EXPECT_EQ(state->evaluated_until, now);
+    const CpeGroupSa& old_sa = state->sas.at(0x1111);
+    EXPECT_EQ(old_sa.suite, suites::draft_example());
+    EXPECT_EQ(old_sa.expires_at, now + 590s);
+    EXPECT_EQ(old_sa.inbound_removal_at, now + 50s);
+    const CpeGroupSa& new_sa = state->sas.at(0x2222);
+    EXPECT_EQ(new_sa.suite, suites::default_suite());
+    EXPECT_EQ(new_sa.outbound_at, now + 20s);
+    EXPECT_FALSE(new_sa.inbound_removal_at.has_value());
+    const auto keys =
+        derive_group_sa_keys(new_sa.suite, ike::Bytes(32, 0xfd), ike::Bytes(32, 0x02));
+    ASSERT_TRUE(keys.has_value());
+    EXPECT_TRUE(
+        ike::constant_time_equal(keys->encryption_key.view(), new_sa.keys.encryption_key.view()));
+    // The encoder writes the same bytes (the save time aside, which is "now" here too).
+    const auto again = encode_cpe_state(*state, now, kWallNow);
+    EXPECT_TRUE(ike::constant_time_equal(again.view(), file));
 }
 
 TEST(CpeStateStore, CorruptionIsRejectedWithItsOwnError) {

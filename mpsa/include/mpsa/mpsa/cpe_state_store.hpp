@@ -42,7 +42,7 @@ enum class StateError {
     kChecksumMismatch,  // corrupted (or edited) file
     kTrailingData,
     kBadSuite,  // unknown algorithm, or not allowed by the suite policy
-    kBadSpi,    // reserved (< 256) or duplicated
+    kBadSpi,    // reserved (< 256), duplicated, or records not in ascending SPI order
     kBadNonceSize,
     kBadSkdSize,
     kKeymatFailed,
