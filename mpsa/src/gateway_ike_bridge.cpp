@@ -49,7 +49,14 @@ void GatewayIkeBridge::detach(AttachedIkeSa sa) {
     if (it == attached_.end()) return;
     on_down(it->second);
     std::erase_if(requests_, [sa](const auto& r) { return r.first.first == sa; });
+    driven_.erase(sa);
     attached_.erase(it);
+}
+
+std::vector<AttachedIkeSa> GatewayIkeBridge::take_driven() {
+    std::vector<AttachedIkeSa> out(driven_.begin(), driven_.end());
+    driven_.clear();
+    return out;
 }
 
 std::optional<GatewayMemberView> GatewayIkeBridge::member(AttachedIkeSa sa) const {
@@ -146,6 +153,7 @@ std::optional<RequestHandle> GatewayIkeBridge::send_mpsa_put(IkeSaId ike_sa, con
     const ike::RequestId id = attached.sa->send_notifies(std::move(notifies));
     const RequestHandle request = next_request_++;
     requests_[{handle, id}] = request;
+    driven_.insert(handle);
     ++counters_.puts_sent;
     return request;
 }

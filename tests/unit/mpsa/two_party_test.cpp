@@ -81,6 +81,9 @@ TEST_F(ThreeCpes, AllCpesGetTheSameGroupSa) {
         EXPECT_EQ(cpe.bridge.counters().installed, 1U);
     }
     EXPECT_EQ(net.gateway().counters().puts_acked, 3U);
+    // The three IKE SAs the bridge sent on (the harness drains every SA, so it never asks).
+    EXPECT_EQ(net.gateway().take_driven().size(), 3U);
+    EXPECT_TRUE(net.gateway().take_driven().empty());
     EXPECT_EQ(net.gateway().counters().puts_failed, 0U);
     // The keys are KEYMAT of what was sent: derived again from the CPE's copy of Nonce and SK_d.
     const auto again =

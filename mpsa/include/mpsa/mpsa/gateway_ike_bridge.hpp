@@ -13,8 +13,10 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "mpsa/ike/events.hpp"
 #include "mpsa/ike/ike_sa.hpp"
@@ -61,6 +63,10 @@ class GatewayIkeBridge final : private MpsaPutSender {
     // Before the caller drops the IkeSa object. A member still up counts as having left.
     void detach(AttachedIkeSa sa);
 
+    // The attached SAs on which the bridge started requests (send_notifies) since the last
+    // call: their datagrams wait to be collected (ike::IkeSessions::collect).
+    [[nodiscard]] std::vector<AttachedIkeSa> take_driven();
+
     [[nodiscard]] std::optional<GatewayMemberView> member(AttachedIkeSa sa) const;
     [[nodiscard]] const GatewayBridgeCounters& counters() const { return counters_; }
 
@@ -82,6 +88,7 @@ class GatewayIkeBridge final : private MpsaPutSender {
     std::map<AttachedIkeSa, Attached> attached_;
     std::map<IkeSaId, AttachedIkeSa> by_generation_;
     std::map<std::pair<AttachedIkeSa, ike::RequestId>, RequestHandle> requests_;
+    std::set<AttachedIkeSa> driven_;
     AttachedIkeSa next_attached_ = 1;
     IkeSaId next_generation_ = 1;
     RequestHandle next_request_ = 1;
