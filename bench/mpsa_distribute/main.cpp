@@ -1,8 +1,8 @@
 // mpsa_distribute: a gateway with N CPEs (default 10,000), each a real ike::IkeSa pair (PSK,
-// x25519), all in this process with datagrams passed by hand (no sockets yet). After every IKE SA
-// is up and every member has the first group SA, the group is rekeyed and we measure the wall
-// time until every member has acknowledged the new SA's MPSA_PUT, in total and spent on the
-// gateway side alone (the CPEs' share runs on the CPEs in reality).
+// x25519), all in this process with datagrams passed by hand (loopback.cpp: the same over UDP).
+// After every IKE SA is up and every member has the first group SA, the group is rekeyed and we
+// measure the wall time until every member has acknowledged the new SA's MPSA_PUT, in total and
+// spent on the gateway side alone (the CPEs' share runs on the CPEs in reality).
 //
 // Usage: mpsa_distribute_bench [cpes]
 #include <chrono>
