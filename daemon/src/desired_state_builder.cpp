@@ -1,0 +1,286 @@
+#include "mpsa/daemon/desired_state_builder.hpp"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include <mpsa/mpsa/esp_suite.hpp>
+
+namespace mpsa::daemon {
+namespace {
+
+xfrm::SecretBuffer secret_of(const ike::SecretBytes& bytes) {
+    return xfrm::SecretBuffer(bytes.view());
+}
+
+void set_algorithms(xfrm::Sa& sa, const mpsa::CpeGroupSa& record) {
+    const auto& suite = record.suite;
+    if (mpsa::is_aead(suite.encr)) {
+        // The encryption key carries the 4-octet salt after the key, as rfc4106 expects.
+        sa.aead = xfrm::AeadAlgorithm{std::string(mpsa::kernel_encr_name(suite.encr)),
+                                      secret_of(record.keys.encryption_key), 128};
+        return;
+    }
+    sa.cipher = xfrm::CipherAlgorithm{std::string(mpsa::kernel_encr_name(suite.encr)),
+                                      secret_of(record.keys.encryption_key)};
+    sa.auth = xfrm::AuthAlgorithm{std::string(mpsa::kernel_integ_name(suite.integ)),
+                                  secret_of(record.keys.integrity_key),
+                                  static_cast<std::uint32_t>(mpsa::integ_icv_bits(suite.integ))};
+}
+
+xfrm::Sa group_sa(const GroupLayout& layout, const mpsa::CpeGroupSa& record,
+                  const xfrm::IpAddress& src, const xfrm::IpAddress& dst) {
+    xfrm::Sa sa;
+    sa.src = src;
+    sa.dst = dst;
+    sa.spi = record.spi;
+    sa.mode = xfrm::Mode::kTunnel;
+    sa.reqid = layout.reqid;
+    // Many members send with this SPI, each with its own sequence numbers: anti-replay would
+    // drop every sender but the fastest.
+    sa.replay_window = 0;
+    sa.if_id = layout.if_id;
+    // No kernel lifetime: CpeGroupSaLifecycle removes SAs at their deadlines, and a kernel
+    // lifetime counted from the add would restart on every re-add after a daemon restart.
+    // The selector stays nullopt (AF_UNSPEC): one SA carries IPv4 and IPv6 inside.
+    set_algorithms(sa, record);
+    return sa;
+}
+
+xfrm::Policy policy(const GroupLayout& layout, xfrm::Direction dir, const xfrm::Prefix& src,
+                    const xfrm::Prefix& dst, const xfrm::Prefix& prioritised) {
+    xfrm::Policy p;
+    p.dir = dir;
+    p.selector.src = src;
+    p.selector.dst = dst;
+    p.if_id = layout.if_id;
+    p.priority = policy_priority(prioritised.length, max_prefix_length(prioritised.family()));
+    return p;
+}
+
+xfrm::Template tunnel_template(const GroupLayout& layout, const xfrm::IpAddress& src,
+                               const xfrm::IpAddress& dst, std::uint32_t spi) {
+    xfrm::Template t;
+    t.src = src;
+    t.dst = dst;
+    t.spi = spi;
+    t.mode = xfrm::Mode::kTunnel;
+    t.reqid = layout.reqid;
+    return t;
+}
+
+bool usable_record(const mpsa::CpeGroupSa* record, mpsa::TimePoint now, bool outbound) {
+    if (record == nullptr) return false;
+    return now < (outbound ? record->expires_at : record->end_at());
+}
+
+const mpsa::CpeGroupSa* find_record(const std::map<std::uint32_t, mpsa::CpeGroupSa>& records,
+                                    std::uint32_t spi) {
+    auto found = records.find(spi);
+    return found == records.end() ? nullptr : &found->second;
+}
+
+struct PeerChoice {
+    std::optional<xfrm::IpAddress> peer;
+    DestinationState state = DestinationState::kBlockedPeerUnresolved;
+};
+
+// ECMP: one out policy can only point at one peer, so take the lowest usable next-hop; the
+// choice depends on the input only, which keeps the diff stable.
+PeerChoice choose_peer(const std::set<bgp_glue::IpAddress>& peers, const OverlayRoutes& overlay,
+                       const xfrm::IpAddress& own) {
+    PeerChoice choice;
+    bool any_same_family = false;
+    for (const auto& candidate : peers) {
+        const auto address = to_xfrm(candidate);
+        if (!choice.peer) choice.peer = address;
+        if (address.family != own.family) continue;
+        if (!any_same_family) {
+            any_same_family = true;
+            choice.peer = address;
+        }
+        if (overlay.resolved(candidate)) {
+            choice.peer = address;
+            choice.state = DestinationState::kEncrypted;
+            return choice;
+        }
+    }
+    choice.state = any_same_family ? DestinationState::kBlockedPeerUnresolved
+                                   : DestinationState::kBlockedFamilyMismatch;
+    return choice;
+}
+
+xfrm::Rule rule(xfrm::Family family, std::uint32_t priority, std::uint32_t table) {
+    xfrm::Rule r;
+    r.family = family;
+    r.priority = priority;
+    r.table = table;
+    return r;
+}
+
+}  // namespace
+
+std::string_view to_string(DestinationState state) {
+    switch (state) {
+        case DestinationState::kEncrypted:
+            return "encrypted";
+        case DestinationState::kBlockedPeerUnresolved:
+            return "blocked: peer unresolved";
+        case DestinationState::kBlockedFamilyMismatch:
+            return "blocked: no peer of our ESP address family";
+        case DestinationState::kBlockedNoOutboundSa:
+            return "blocked: no valid outbound SA";
+    }
+    return "unknown";
+}
+
+GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& layout,
+                                    const GroupSaInput& sas, const OverlayRoutes& overlay,
+                                    mpsa::TimePoint now) {
+    GroupDesiredState out;
+    out.layout = layout;
+    xfrm::State& state = out.state;
+    const auto& own = node.esp_address;
+
+    state.add(xfrm::XfrmInterface{layout.interface_name, layout.if_id, node.underlay_interface,
+                                  node.interface_mtu});
+
+    // Inbound: one SA per SPI (daddr, SPI) -- the kernel cannot hold one per sender. Its source
+    // is the wildcard address because the kernel's template check (xfrm_state_ok ->
+    // xfrm_state_addr_cmp) compares a tunnel template's source with the SA's source, not with
+    // the packet's outer source; see the in/fwd templates below.
+    for (const auto spi : sas.desired.inbound_spis) {
+        const auto* record = find_record(sas.records, spi);
+        if (!usable_record(record, now, false)) continue;
+        out.inbound_spis.push_back(spi);
+        state.add(group_sa(layout, *record, any_address(own.family), own));
+    }
+    const mpsa::CpeGroupSa* outbound = nullptr;
+    if (sas.desired.outbound_spi) {
+        outbound = find_record(sas.records, *sas.desired.outbound_spi);
+        if (usable_record(outbound, now, true)) {
+            out.outbound_spi = outbound->spi;
+        } else {
+            outbound = nullptr;
+        }
+    }
+
+    std::set<xfrm::IpAddress> excluded(node.never_overlay.begin(), node.never_overlay.end());
+    for (const auto& [prefix, peers] : overlay.routes()) {
+        // Our own prefixes come back from the route reflector with our own next-hop.
+        const bool own_prefix = std::any_of(peers.begin(), peers.end(),
+                                            [&](const auto& peer) { return to_xfrm(peer) == own; });
+        if (own_prefix) continue;
+        for (const auto& peer : peers) excluded.insert(to_xfrm(peer));
+
+        const auto destination = to_xfrm(prefix);
+        const auto family = destination.family();
+        auto choice = choose_peer(peers, overlay, own);
+        if (choice.state == DestinationState::kEncrypted && outbound == nullptr) {
+            choice.state = DestinationState::kBlockedNoOutboundSa;
+        }
+        out.destinations.push_back({destination, choice.peer, choice.state});
+
+        // Out: fail closed. A destination that cannot be encrypted is blocked, never left to
+        // a route that would send it in the clear.
+        auto out_policy =
+            policy(layout, xfrm::Direction::kOut, any_prefix(family), destination, destination);
+        if (choice.state == DestinationState::kEncrypted) {
+            out_policy.templates.push_back(
+                tunnel_template(layout, own, *choice.peer, outbound->spi));
+            state.add(group_sa(layout, *outbound, own, *choice.peer));
+        } else {
+            out_policy.action = xfrm::PolicyAction::kBlock;
+        }
+        state.add(std::move(out_policy));
+
+        // In/fwd: decrypted traffic with source D is accepted only from the group's inbound SA
+        // and only for learned D (tunnel-mode traffic matching no in policy is dropped by the
+        // kernel). The template source is the wildcard, not P: with one shared inbound SA per
+        // SPI the kernel compares the template source with that SA's source, so naming P here
+        // would drop traffic from every member but one. Binding D to P's outer address needs
+        // per-sender SAs (e.g. a mark per outer source selecting per-peer inbound SAs). SPI 0:
+        // during a rollover both the old and the new inbound SA must be accepted.
+        for (const auto dir : {xfrm::Direction::kIn, xfrm::Direction::kFwd}) {
+            auto in_policy = policy(layout, dir, destination, any_prefix(family), destination);
+            in_policy.templates.push_back(tunnel_template(layout, any_address(own.family), own, 0));
+            state.add(std::move(in_policy));
+        }
+
+        // The route stays for a blocked D as well: without it, traffic would follow zebra's
+        // route for D in main, which leads to the peer in the clear.
+        xfrm::Route route;
+        route.dst = destination;
+        route.table = layout.table;
+        route.dev = layout.interface_name;
+        route.source =
+            family == xfrm::Family::kIpv4 ? node.overlay_source_v4 : node.overlay_source_v6;
+        state.add(std::move(route));
+    }
+
+    // ESP and IKE never enter the overlay: a rule ahead of the overlay lookup sends traffic to
+    // every member ESP address (and the gateway, never_overlay) to the main table, where
+    // zebra's underlay routes for them live. A member advertising 0.0.0.0/0 or a prefix that
+    // covers other members' addresses therefore cannot capture our ESP/IKE packets. Chosen over
+    // host routes in the group table because those would have to copy the underlay next-hops
+    // zebra resolves (and follow their changes); the rule stays valid whatever main holds. If
+    // main has no route to P the lookup falls through to the overlay, but then zebra does not
+    // resolve P either, so no SA and no ESP towards P exists.
+    excluded.erase(own);
+    for (const auto& address : excluded) {
+        if (address.unspecified()) continue;
+        auto r = rule(address.family, kPeerExclusionRulePriority, kMainTable);
+        r.dst = host_prefix(address);
+        state.add(std::move(r));
+    }
+    // The overlay lookup itself, for both inner families (always present, so a first learned
+    // prefix of a family is not a rule change racing its route).
+    for (const auto family : {xfrm::Family::kIpv4, xfrm::Family::kIpv6}) {
+        state.add(rule(family, kOverlayRulePriority, layout.table));
+    }
+    return out;
+}
+
+GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& layout,
+                                    const mpsa::CpeGroupSaLifecycle& lifecycle,
+                                    const OverlayRoutes& overlay, mpsa::TimePoint now) {
+    return build_group_state(node, layout, GroupSaInput{lifecycle.desired(), lifecycle.sas()},
+                             overlay, now);
+}
+
+void merge_into(xfrm::State& into, const xfrm::State& from) {
+    for (const auto& [name, interface] : from.interfaces) into.add(interface);
+    for (const auto& [key, sa] : from.sas) into.add(sa);
+    for (const auto& [key, p] : from.policies) into.add(p);
+    for (const auto& [key, route] : from.routes) into.add(route);
+    for (const auto& r : from.rules) into.add(r);
+}
+
+std::string describe(const GroupDesiredState& group) {
+    std::ostringstream text;
+    text << "group " << group.layout.group_id << " (" << group.layout.interface_name << ", if_id 0x"
+         << std::hex << group.layout.if_id << std::dec << ", table " << group.layout.table << ")\n";
+    text << "  inbound SPIs:";
+    for (const auto spi : group.inbound_spis) text << " 0x" << std::hex << spi << std::dec;
+    text << "\n  outbound SPI: ";
+    if (group.outbound_spi) {
+        text << "0x" << std::hex << *group.outbound_spi << std::dec;
+    } else {
+        text << "none";
+    }
+    text << '\n';
+    for (const auto& d : group.destinations) {
+        text << "  " << d.destination.to_string() << " via "
+             << (d.peer ? d.peer->to_string() : std::string("-")) << ": " << to_string(d.state)
+             << '\n';
+    }
+    const auto& s = group.state;
+    for (const auto& [name, i] : s.interfaces) text << "  " << xfrm::describe(i) << '\n';
+    for (const auto& [key, sa] : s.sas) text << "  " << xfrm::describe(sa) << '\n';
+    for (const auto& [key, p] : s.policies) text << "  " << xfrm::describe(p) << '\n';
+    for (const auto& [key, r] : s.routes) text << "  " << xfrm::describe(r) << '\n';
+    for (const auto& r : s.rules) text << "  " << xfrm::describe(r) << '\n';
+    return text.str();
+}
+
+}  // namespace mpsa::daemon

@@ -1,0 +1,580 @@
+#include "mpsa/daemon/desired_state_builder.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+#include <vector>
+
+#include <mpsa/ike/bytes.hpp>
+#include <mpsa/mpsa/cpe_group_sa.hpp>
+#include <mpsa/xfrm/ownership.hpp>
+
+namespace mpsa::daemon {
+namespace {
+
+using std::chrono::seconds;
+using xfrm::Direction;
+using xfrm::IpAddress;
+using xfrm::Prefix;
+
+constexpr std::uint32_t kSpiA = 0x1000;
+constexpr std::uint32_t kSpiB = 0x2000;
+constexpr std::uint32_t kIfId = 0x6d700001;  // group 1
+
+bgp_glue::Prefix bp(std::string_view text) {
+    return *bgp_glue::Prefix::parse(text);
+}
+bgp_glue::IpAddress ba(std::string_view text) {
+    return *bgp_glue::IpAddress::parse(text);
+}
+
+mpsa::MpsaPut make_put(std::uint32_t spi, std::uint32_t lifetime, std::uint32_t roll1,
+                       std::uint32_t roll2, mpsa::EspSuite suite = mpsa::suites::default_suite()) {
+    mpsa::MpsaPut put;
+    put.spi = spi;
+    put.suite = suite;
+    put.nonce = ike::Bytes(32, static_cast<std::uint8_t>(spi >> 8));
+    put.sk_d = ike::SecretBytes(
+        ike::Bytes(ike::prf_key_length(suite.prf), static_cast<std::uint8_t>(0x5a + (spi >> 12))));
+    put.lifetime_s = lifetime;
+    put.roll1_s = roll1;
+    put.roll2_s = roll2;
+    return put;
+}
+
+struct Peer {
+    const char* esp;
+    const char* lan4;
+    const char* lan6;
+};
+
+const Peer kB{"192.0.2.2", "10.2.0.0/24", "fd00:2::/64"};
+const Peer kC{"192.0.2.3", "10.3.0.0/24", "fd00:3::/64"};
+const Peer kD{"192.0.2.4", "10.4.0.0/16", "fd00:4::/48"};
+
+class DaemonDesiredState : public ::testing::Test {
+  protected:
+    DaemonDesiredState() : lifecycle_(clock_, mpsa::CpeLifecycleConfig{}) {
+        clock_.set(mpsa::TimePoint{} + seconds(1000));
+        node_.esp_address = IpAddress::from("192.0.2.1");
+        node_.underlay_interface = "eth1";
+        node_.never_overlay = {IpAddress::from("198.51.100.10")};  // the gateway
+    }
+
+    void install(std::uint32_t spi, std::uint32_t lifetime = 3600, std::uint32_t roll1 = 10,
+                 std::uint32_t roll2 = 20) {
+        ASSERT_TRUE(lifecycle_.on_mpsa_put(make_put(spi, lifetime, roll1, roll2)));
+        (void)lifecycle_.advance();
+    }
+    void advance(seconds by) {
+        clock_.advance(by);
+        (void)lifecycle_.advance();
+    }
+    void learn(const Peer& peer, bool resolved = true) {
+        overlay_.set_route(bp(peer.lan4), {ba(peer.esp)});
+        overlay_.set_route(bp(peer.lan6), {ba(peer.esp)});
+        overlay_.set_resolved(ba(peer.esp), resolved);
+    }
+    GroupDesiredState build() {
+        return build_group_state(node_, *group_layout(1), lifecycle_, overlay_, clock_.now());
+    }
+    const mpsa::CpeGroupSa& record(std::uint32_t spi) { return *lifecycle_.find(spi); }
+
+    // The objects written out by hand, independently of the builder.
+    xfrm::Sa expected_sa(std::uint32_t spi, const std::string& src, const std::string& dst) {
+        const auto& keys = record(spi).keys;
+        xfrm::Sa sa;
+        sa.src = IpAddress::from(src);
+        sa.dst = IpAddress::from(dst);
+        sa.spi = spi;
+        sa.mode = xfrm::Mode::kTunnel;
+        sa.reqid = kIfId;
+        sa.replay_window = 0;
+        sa.if_id = kIfId;
+        sa.cipher =
+            xfrm::CipherAlgorithm{"cbc(aes)", xfrm::SecretBuffer(keys.encryption_key.view())};
+        sa.auth =
+            xfrm::AuthAlgorithm{"hmac(sha256)", xfrm::SecretBuffer(keys.integrity_key.view()), 128};
+        return sa;
+    }
+    static xfrm::Policy expected_out(const std::string& dst, std::uint32_t priority,
+                                     const std::string& own, const std::string& peer,
+                                     std::uint32_t spi) {
+        xfrm::Policy p;
+        p.dir = Direction::kOut;
+        const auto d = Prefix::from(dst);
+        p.selector.src = Prefix::from(d.family() == xfrm::Family::kIpv4 ? "0.0.0.0/0" : "::/0");
+        p.selector.dst = d;
+        p.if_id = kIfId;
+        p.priority = priority;
+        p.templates.push_back({IpAddress::from(own), IpAddress::from(peer), spi, xfrm::kProtoEsp,
+                               xfrm::Mode::kTunnel, kIfId, false});
+        return p;
+    }
+    static xfrm::Policy expected_in(Direction dir, const std::string& src, std::uint32_t priority,
+                                    const std::string& own_any, const std::string& own) {
+        xfrm::Policy p;
+        p.dir = dir;
+        const auto s = Prefix::from(src);
+        p.selector.src = s;
+        p.selector.dst = Prefix::from(s.family() == xfrm::Family::kIpv4 ? "0.0.0.0/0" : "::/0");
+        p.if_id = kIfId;
+        p.priority = priority;
+        p.templates.push_back({IpAddress::from(own_any), IpAddress::from(own), 0, xfrm::kProtoEsp,
+                               xfrm::Mode::kTunnel, kIfId, false});
+        return p;
+    }
+    static xfrm::Route expected_route(const std::string& dst) {
+        xfrm::Route r;
+        r.dst = Prefix::from(dst);
+        r.table = kIfId;
+        r.dev = "mpsa1";
+        return r;
+    }
+    static xfrm::Rule expected_rule(xfrm::Family family, std::uint32_t priority,
+                                    std::uint32_t table, const char* dst = nullptr) {
+        xfrm::Rule r;
+        r.family = family;
+        r.priority = priority;
+        r.table = table;
+        if (dst != nullptr) r.dst = Prefix::from(dst);
+        return r;
+    }
+
+    mpsa::ManualClock clock_;
+    mpsa::CpeGroupSaLifecycle lifecycle_;
+    NodeFacts node_;
+    OverlayRoutes overlay_;
+};
+
+const xfrm::Policy* find_policy(const xfrm::State& s, Direction dir, const std::string& prefix) {
+    for (const auto& [key, p] : s.policies) {
+        const auto& sel = dir == Direction::kOut ? p.selector.dst : p.selector.src;
+        if (p.dir == dir && sel == Prefix::from(prefix)) return &p;
+    }
+    return nullptr;
+}
+
+xfrm::SaKey sa_key(const std::string& dst, std::uint32_t spi) {
+    xfrm::SaKey key;
+    key.dst = IpAddress::from(dst);
+    key.spi = spi;
+    return key;
+}
+
+bool has_route(const xfrm::State& s, const std::string& prefix) {
+    return std::any_of(s.routes.begin(), s.routes.end(), [&](const auto& entry) {
+        return entry.second.dst == Prefix::from(prefix) && entry.second.table == kIfId;
+    });
+}
+
+std::vector<std::uint32_t> out_sa_spis(const xfrm::State& s, const std::string& dst) {
+    std::vector<std::uint32_t> spis;
+    for (const auto& [key, sa] : s.sas) {
+        if (sa.dst == IpAddress::from(dst)) spis.push_back(sa.spi);
+    }
+    return spis;
+}
+
+TEST(DaemonGroupLayout, DerivesNamesAndNumbersFromTheGroupId) {
+    auto one = group_layout(1);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->interface_name, "mpsa1");
+    EXPECT_EQ(one->if_id, 0x6d700001U);
+    EXPECT_EQ(one->table, 0x6d700001U);
+    EXPECT_TRUE(xfrm::ownership::owned_if_id(one->if_id));
+    auto last = group_layout(65535);
+    ASSERT_TRUE(last);
+    EXPECT_EQ(last->interface_name, "mpsa65535");
+    EXPECT_EQ(last->if_id, xfrm::ownership::kIfIdMax);
+    EXPECT_EQ(group_layout(0).error(), LayoutError::kGroupIdZero);
+    EXPECT_EQ(group_layout(65536).error(), LayoutError::kGroupIdTooLarge);
+    EXPECT_FALSE(to_string(LayoutError::kGroupIdZero).empty());
+}
+
+TEST(DaemonGroupLayout, LongerPrefixesGetBetterPolicyPriorities) {
+    EXPECT_LT(policy_priority(32, 32), policy_priority(24, 32));
+    EXPECT_LT(policy_priority(24, 32), policy_priority(0, 32));
+    EXPECT_EQ(policy_priority(0, 128), kPolicyPriorityBase + 128);
+}
+
+TEST_F(DaemonDesiredState, ThreePeerMeshProducesExactlyTheExpectedObjects) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC);
+    learn(kD);
+    // Our own prefix, reflected back to us with our own next-hop: skipped.
+    overlay_.set_route(bp("10.1.0.0/24"), {ba("192.0.2.1")});
+    const auto group = build();
+
+    xfrm::State expected;
+    expected.add(xfrm::XfrmInterface{"mpsa1", kIfId, "eth1", 0});
+    expected.add(expected_sa(kSpiA, "0.0.0.0", "192.0.2.1"));
+    for (const auto* peer : {&kB, &kC, &kD}) {
+        expected.add(expected_sa(kSpiA, "192.0.2.1", peer->esp));
+        const bool d = peer == &kD;
+        const std::uint32_t p4 = d ? 10016 : 10008;
+        const std::uint32_t p6 = d ? 10080 : 10064;
+        expected.add(expected_out(peer->lan4, p4, "192.0.2.1", peer->esp, kSpiA));
+        expected.add(expected_out(peer->lan6, p6, "192.0.2.1", peer->esp, kSpiA));
+        for (auto dir : {Direction::kIn, Direction::kFwd}) {
+            expected.add(expected_in(dir, peer->lan4, p4, "0.0.0.0", "192.0.2.1"));
+            expected.add(expected_in(dir, peer->lan6, p6, "0.0.0.0", "192.0.2.1"));
+        }
+        expected.add(expected_route(peer->lan4));
+        expected.add(expected_route(peer->lan6));
+        expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254,
+                                   (std::string(peer->esp) + "/32").c_str()));
+    }
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254, "198.51.100.10/32"));
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18500, kIfId));
+    expected.add(expected_rule(xfrm::Family::kIpv6, 18500, kIfId));
+
+    EXPECT_EQ(group.state.interfaces, expected.interfaces);
+    EXPECT_EQ(group.state.sas.size(), 4U);
+    EXPECT_TRUE(group.state.sas == expected.sas);
+    EXPECT_EQ(group.state.policies, expected.policies);
+    EXPECT_EQ(group.state.routes, expected.routes);
+    EXPECT_EQ(group.state.rules, expected.rules);
+    EXPECT_TRUE(group.state == expected);
+
+    EXPECT_EQ(group.inbound_spis, std::vector<std::uint32_t>{kSpiA});
+    EXPECT_EQ(group.outbound_spi, kSpiA);
+    ASSERT_EQ(group.destinations.size(), 6U);
+    for (const auto& d : group.destinations) {
+        EXPECT_EQ(d.state, DestinationState::kEncrypted) << d.destination.to_string();
+    }
+    // Everything we program is ours, so the reconciler may manage (and clean up) all of it.
+    EXPECT_EQ(xfrm::ownership::owned_subset(group.state), group.state);
+}
+
+TEST_F(DaemonDesiredState, Ipv6OutsideCarriesBothInnerFamilies) {
+    node_.esp_address = IpAddress::from("2001:db8:ff::1");
+    node_.never_overlay = {IpAddress::from("2001:db8:ff::a")};
+    install(kSpiA);
+    overlay_.set_route(bp("10.2.0.0/24"), {ba("2001:db8:ff::2")});
+    overlay_.set_route(bp("fd00:2::/64"), {ba("2001:db8:ff::2")});
+    overlay_.set_resolved(ba("2001:db8:ff::2"), true);
+    const auto group = build();
+
+    ASSERT_EQ(group.state.sas.size(), 2U);
+    EXPECT_TRUE(group.state.sas.contains(sa_key("2001:db8:ff::1", kSpiA)));
+    EXPECT_EQ(group.state.sas.at(sa_key("2001:db8:ff::1", kSpiA)).src, IpAddress::from("::"));
+    const auto& out = group.state.sas.at(sa_key("2001:db8:ff::2", kSpiA));
+    EXPECT_EQ(out.src, IpAddress::from("2001:db8:ff::1"));
+    EXPECT_FALSE(out.selector) << "one SA carries IPv4 and IPv6 inside";
+    EXPECT_EQ(*find_policy(group.state, Direction::kOut, "10.2.0.0/24"),
+              expected_out("10.2.0.0/24", 10008, "2001:db8:ff::1", "2001:db8:ff::2", kSpiA));
+    EXPECT_EQ(*find_policy(group.state, Direction::kIn, "fd00:2::/64"),
+              expected_in(Direction::kIn, "fd00:2::/64", 10064, "::", "2001:db8:ff::1"));
+    EXPECT_TRUE(group.state.rules.contains(
+        expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8:ff::2/128")));
+    EXPECT_TRUE(group.state.rules.contains(
+        expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8:ff::a/128")));
+    EXPECT_EQ(group.state.routes.size(), 2U);
+}
+
+TEST_F(DaemonDesiredState, WithdrawalRemovesTheDestinationsPoliciesRouteAndUnusedSa) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC);
+    const auto before = build();
+    overlay_.remove_route(bp(kC.lan4));
+    const auto partial = build();
+    EXPECT_EQ(find_policy(partial.state, Direction::kOut, kC.lan4), nullptr);
+    EXPECT_EQ(find_policy(partial.state, Direction::kIn, kC.lan4), nullptr);
+    EXPECT_EQ(find_policy(partial.state, Direction::kFwd, kC.lan4), nullptr);
+    EXPECT_FALSE(has_route(partial.state, kC.lan4));
+    EXPECT_EQ(partial.state.policies.size(), before.state.policies.size() - 3);
+    EXPECT_EQ(partial.state.routes.size(), before.state.routes.size() - 1);
+    EXPECT_EQ(out_sa_spis(partial.state, kC.esp), std::vector<std::uint32_t>{kSpiA})
+        << "C still serves its IPv6 prefix";
+
+    overlay_.remove_route(bp(kC.lan6));
+    const auto after = build();
+    EXPECT_TRUE(out_sa_spis(after.state, kC.esp).empty()) << "nothing stale for a departed peer";
+    EXPECT_FALSE(
+        after.state.rules.contains(expected_rule(xfrm::Family::kIpv4, 18000, 254, "192.0.2.3/32")));
+    for (const auto& [key, p] : after.state.policies) {
+        for (const auto& t : p.templates) EXPECT_NE(t.dst, IpAddress::from(kC.esp));
+    }
+    // Only B is left: the same as if C had never been there.
+    OverlayRoutes only_b;
+    only_b.set_route(bp(kB.lan4), {ba(kB.esp)});
+    only_b.set_route(bp(kB.lan6), {ba(kB.esp)});
+    only_b.set_resolved(ba(kB.esp), true);
+    EXPECT_TRUE(
+        build_group_state(node_, *group_layout(1), lifecycle_, only_b, clock_.now()).state ==
+        after.state);
+}
+
+TEST_F(DaemonDesiredState, UnresolvedPeerGetsBlockPoliciesAndKeepsItsRoutes) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC, /*resolved=*/false);
+    const auto group = build();
+    for (const auto* prefix : {kC.lan4, kC.lan6}) {
+        const auto* out = find_policy(group.state, Direction::kOut, prefix);
+        ASSERT_NE(out, nullptr) << prefix;
+        EXPECT_EQ(out->action, xfrm::PolicyAction::kBlock);
+        EXPECT_TRUE(out->templates.empty());
+        EXPECT_TRUE(has_route(group.state, prefix))
+            << "the overlay route keeps traffic away from zebra's clear-text route";
+    }
+    EXPECT_TRUE(out_sa_spis(group.state, kC.esp).empty());
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, kB.lan4)->action,
+              xfrm::PolicyAction::kAllow);
+    const auto c4 =
+        std::find_if(group.destinations.begin(), group.destinations.end(),
+                     [](const auto& d) { return d.destination == Prefix::from(kC.lan4); });
+    ASSERT_NE(c4, group.destinations.end());
+    EXPECT_EQ(c4->state, DestinationState::kBlockedPeerUnresolved);
+    EXPECT_EQ(c4->peer, IpAddress::from(kC.esp));
+
+    overlay_.set_resolved(ba(kC.esp), true);
+    const auto resolved = build();
+    EXPECT_EQ(find_policy(resolved.state, Direction::kOut, kC.lan4)->action,
+              xfrm::PolicyAction::kAllow);
+    EXPECT_EQ(out_sa_spis(resolved.state, kC.esp), std::vector<std::uint32_t>{kSpiA});
+}
+
+TEST_F(DaemonDesiredState, NoSaYetBlocksEveryDestination) {
+    learn(kB);
+    const auto group = build();
+    EXPECT_TRUE(group.state.sas.empty());
+    EXPECT_FALSE(group.outbound_spi);
+    EXPECT_EQ(group.state.interfaces.size(), 1U);
+    for (const auto& d : group.destinations) {
+        EXPECT_EQ(d.state, DestinationState::kBlockedNoOutboundSa);
+    }
+    for (const auto& [key, p] : group.state.policies) {
+        if (p.dir == Direction::kOut) {
+            EXPECT_EQ(p.action, xfrm::PolicyAction::kBlock);
+        }
+    }
+}
+
+TEST_F(DaemonDesiredState, ExpiredSaBlocksEvenWhenTheLifecycleWasNotAdvanced) {
+    install(kSpiA, /*lifetime=*/100);
+    learn(kB);
+    EXPECT_EQ(build().outbound_spi, kSpiA);
+    // The daemon's timer has not run advance() yet: the builder must not trust a stale view.
+    clock_.advance(seconds(100));
+    auto stale = build();
+    EXPECT_TRUE(stale.state.sas.empty());
+    EXPECT_EQ(find_policy(stale.state, Direction::kOut, kB.lan4)->action,
+              xfrm::PolicyAction::kBlock);
+    (void)lifecycle_.advance();
+    auto expired = build();
+    EXPECT_TRUE(expired.state == stale.state);
+}
+
+TEST_F(DaemonDesiredState, RolloverAddsInboundThenSwitchesOutboundThenDropsOldInbound) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC);
+    advance(seconds(600));
+    install(kSpiB, 3600, /*roll1=*/10, /*roll2=*/20);
+
+    auto t0 = build();
+    EXPECT_EQ(t0.inbound_spis, (std::vector<std::uint32_t>{kSpiA, kSpiB}));
+    EXPECT_EQ(t0.outbound_spi, kSpiA);
+    EXPECT_TRUE(t0.state.sas.contains(sa_key("192.0.2.1", kSpiA)));
+    EXPECT_TRUE(t0.state.sas.contains(sa_key("192.0.2.1", kSpiB)));
+    EXPECT_EQ(out_sa_spis(t0.state, kB.esp), std::vector<std::uint32_t>{kSpiA});
+    EXPECT_EQ(find_policy(t0.state, Direction::kOut, kB.lan4)->templates.at(0).spi, kSpiA);
+
+    advance(seconds(10));  // ROLL1
+    auto t1 = build();
+    EXPECT_EQ(t1.inbound_spis, (std::vector<std::uint32_t>{kSpiA, kSpiB}));
+    EXPECT_EQ(t1.outbound_spi, kSpiB);
+    EXPECT_EQ(out_sa_spis(t1.state, kB.esp), std::vector<std::uint32_t>{kSpiB});
+    EXPECT_EQ(out_sa_spis(t1.state, kC.esp), std::vector<std::uint32_t>{kSpiB});
+    EXPECT_EQ(find_policy(t1.state, Direction::kOut, kC.lan6)->templates.at(0).spi, kSpiB);
+    EXPECT_EQ(find_policy(t1.state, Direction::kIn, kC.lan6)->templates.at(0).spi, 0U)
+        << "inbound accepts the old and the new SA during the rollover";
+    EXPECT_EQ(t1.state.policies.size(), t0.state.policies.size());
+
+    advance(seconds(10));  // ROLL2
+    auto t2 = build();
+    EXPECT_EQ(t2.inbound_spis, std::vector<std::uint32_t>{kSpiB});
+    EXPECT_FALSE(t2.state.sas.contains(sa_key("192.0.2.1", kSpiA)));
+    EXPECT_EQ(t2.state.sas.size(), 3U);
+    EXPECT_EQ(t2.state.sas.at(sa_key("192.0.2.1", kSpiB)),
+              expected_sa(kSpiB, "0.0.0.0", "192.0.2.1"));
+}
+
+TEST_F(DaemonDesiredState, MemberDefaultRouteDoesNotCaptureEspOrIke) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC);
+    // C advertises default routes and a prefix covering every member's ESP address.
+    overlay_.set_route(bp("0.0.0.0/0"), {ba(kC.esp)});
+    overlay_.set_route(bp("::/0"), {ba(kC.esp)});
+    overlay_.set_route(bp("192.0.2.0/24"), {ba(kC.esp)});
+    const auto group = build();
+
+    // Traffic to each member's ESP address and to the gateway is looked up in main before the
+    // overlay table is consulted at all.
+    for (const auto* address : {"192.0.2.2/32", "192.0.2.3/32", "198.51.100.10/32"}) {
+        const auto exclusion = expected_rule(xfrm::Family::kIpv4, 18000, 254, address);
+        EXPECT_TRUE(group.state.rules.contains(exclusion)) << address;
+    }
+    const auto overlay_rule = expected_rule(xfrm::Family::kIpv4, 18500, kIfId);
+    ASSERT_TRUE(group.state.rules.contains(overlay_rule));
+    EXPECT_LT(kPeerExclusionRulePriority, kOverlayRulePriority);
+    // No rule sends the members' addresses anywhere but main, and nothing routes them in
+    // the overlay table specifically.
+    for (const auto& r : group.state.rules) {
+        if (r.dst) {
+            EXPECT_EQ(r.table, kMainTable);
+        }
+    }
+    for (const auto& [key, route] : group.state.routes) {
+        EXPECT_NE(route.dst.length, 32) << route.dst.to_string();
+    }
+    // The default out policy loses to every more specific destination.
+    const auto* default_out = find_policy(group.state, Direction::kOut, "0.0.0.0/0");
+    ASSERT_NE(default_out, nullptr);
+    EXPECT_GT(default_out->priority, find_policy(group.state, Direction::kOut, kB.lan4)->priority);
+    EXPECT_GT(default_out->priority,
+              find_policy(group.state, Direction::kOut, "192.0.2.0/24")->priority);
+    EXPECT_GT(find_policy(group.state, Direction::kOut, "::/0")->priority,
+              find_policy(group.state, Direction::kOut, kB.lan6)->priority);
+}
+
+TEST_F(DaemonDesiredState, EcmpChoosesTheLowestResolvedPeerOfOurFamily) {
+    install(kSpiA);
+    overlay_.set_route(bp("10.9.0.0/24"), {ba("192.0.2.3"), ba("192.0.2.2"), ba("2001:db8::9")});
+    overlay_.set_resolved(ba("192.0.2.2"), true);
+    overlay_.set_resolved(ba("192.0.2.3"), true);
+    auto group = build();
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "10.9.0.0/24")->templates.at(0).dst,
+              IpAddress::from("192.0.2.2"));
+    EXPECT_EQ(group.state.sas.size(), 2U) << "no SA for the next-hop not chosen";
+
+    overlay_.set_resolved(ba("192.0.2.2"), false);
+    group = build();
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "10.9.0.0/24")->templates.at(0).dst,
+              IpAddress::from("192.0.2.3"));
+    // Every next-hop is kept out of the overlay, chosen or not.
+    EXPECT_TRUE(
+        group.state.rules.contains(expected_rule(xfrm::Family::kIpv4, 18000, 254, "192.0.2.2/32")));
+    EXPECT_TRUE(group.state.rules.contains(
+        expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8::9/128")));
+}
+
+TEST_F(DaemonDesiredState, PeerOfTheOtherOuterFamilyIsBlocked) {
+    install(kSpiA);
+    overlay_.set_route(bp("10.9.0.0/24"), {ba("2001:db8::9")});
+    overlay_.set_resolved(ba("2001:db8::9"), true);
+    const auto group = build();
+    ASSERT_EQ(group.destinations.size(), 1U);
+    EXPECT_EQ(group.destinations[0].state, DestinationState::kBlockedFamilyMismatch);
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "10.9.0.0/24")->action,
+              xfrm::PolicyAction::kBlock);
+    EXPECT_EQ(group.state.sas.size(), 1U) << "inbound only";
+}
+
+TEST_F(DaemonDesiredState, OutputDoesNotDependOnInsertionOrder) {
+    install(kSpiA);
+    learn(kD);
+    learn(kB);
+    learn(kC);
+    const auto first = build();
+    OverlayRoutes reversed;
+    for (const auto* peer : {&kC, &kB, &kD}) {
+        reversed.set_resolved(ba(peer->esp), true);
+        reversed.set_route(bp(peer->lan6), {ba(peer->esp)});
+        reversed.set_route(bp(peer->lan4), {ba(peer->esp)});
+    }
+    const auto second =
+        build_group_state(node_, *group_layout(1), lifecycle_, reversed, clock_.now());
+    EXPECT_TRUE(first.state == second.state);
+    EXPECT_EQ(first.destinations, second.destinations);
+    EXPECT_EQ(describe(first), describe(second));
+    EXPECT_TRUE(
+        std::is_sorted(first.destinations.begin(), first.destinations.end(),
+                       [](const auto& a, const auto& b) { return a.destination < b.destination; }));
+}
+
+std::string lower(std::string text) {
+    std::transform(text.begin(), text.end(), text.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return text;
+}
+
+TEST_F(DaemonDesiredState, RenderingNeverContainsKeyBytes) {
+    install(kSpiA);
+    advance(seconds(100));
+    install(kSpiB);
+    learn(kB);
+    learn(kC);
+    const auto group = build();
+    ASSERT_EQ(group.inbound_spis.size(), 2U);
+    const auto text = describe(group);
+    EXPECT_NE(text.find("0x1000"), std::string::npos) << text;
+    EXPECT_NE(text.find("10.2.0.0/24"), std::string::npos) << text;
+    const auto haystack = lower(text);
+    for (const auto spi : {kSpiA, kSpiB}) {
+        for (const auto* key :
+             {&record(spi).keys.encryption_key, &record(spi).keys.integrity_key}) {
+            ASSERT_GE(key->size(), 16U);
+            const auto hex = ike::to_hex(key->view());
+            // Any 8-byte run of the key, as hex or raw.
+            for (std::size_t i = 0; i + 16 <= hex.size(); i += 2) {
+                EXPECT_EQ(haystack.find(lower(hex.substr(i, 16))), std::string::npos);
+            }
+            const std::string raw(reinterpret_cast<const char*>(key->data()), key->size());
+            EXPECT_EQ(text.find(raw.substr(0, 8)), std::string::npos);
+        }
+    }
+}
+
+TEST_F(DaemonDesiredState, AeadSuiteUsesTheKernelsRfc4106Algorithm) {
+    ASSERT_TRUE(lifecycle_.on_mpsa_put(make_put(kSpiA, 3600, 0, 0, mpsa::suites::aes_gcm_256())));
+    (void)lifecycle_.advance();
+    learn(kB);
+    const auto group = build();
+    const auto& sa = group.state.sas.at(sa_key(kB.esp, kSpiA));
+    ASSERT_TRUE(sa.aead);
+    EXPECT_EQ(sa.aead->name, "rfc4106(gcm(aes))");
+    EXPECT_EQ(sa.aead->key.size(), 36U) << "256-bit key and 4-octet salt";
+    EXPECT_FALSE(sa.cipher);
+    EXPECT_FALSE(sa.auth);
+}
+
+TEST(DaemonOverlayRoutes, AppliesTheRouteModelsChangeStream) {
+    OverlayRoutes overlay;
+    const auto d = bp("10.2.0.0/24");
+    const auto p = ba("192.0.2.2");
+    const auto q = ba("192.0.2.3");
+    using RK = bgp_glue::RouteChange::Kind;
+    using PK = bgp_glue::PeerChange::Kind;
+    EXPECT_TRUE(overlay.apply(bgp_glue::RouteChange{RK::added, d, {p}, {}}));
+    EXPECT_FALSE(overlay.apply(bgp_glue::RouteChange{RK::changed, d, {p}, {p}}));
+    EXPECT_FALSE(overlay.resolved(p)) << "unknown until zebra answers";
+    EXPECT_FALSE(overlay.apply(bgp_glue::PeerChange{PK::tracked, p, {}}));
+    EXPECT_TRUE(overlay.apply(bgp_glue::PeerChange{PK::resolved, p, {}}));
+    EXPECT_TRUE(overlay.resolved(p));
+    EXPECT_TRUE(overlay.apply(bgp_glue::RouteChange{RK::changed, d, {q}, {p}}));
+    EXPECT_EQ(overlay.routes().at(d), std::set<bgp_glue::IpAddress>{q});
+    EXPECT_TRUE(overlay.apply(bgp_glue::PeerChange{PK::untracked, p, {}}));
+    EXPECT_FALSE(overlay.resolved(p));
+    EXPECT_TRUE(overlay.apply(bgp_glue::RouteChange{RK::removed, d, {}, {q}}));
+    EXPECT_TRUE(overlay.routes().empty());
+    EXPECT_FALSE(overlay.apply(bgp_glue::RouteChange{RK::removed, d, {}, {q}}));
+}
+
+TEST(DaemonOverlayRoutes, ConvertsAddressesBetweenTheLibraries) {
+    EXPECT_EQ(to_xfrm(ba("192.0.2.7")), IpAddress::from("192.0.2.7"));
+    EXPECT_EQ(to_xfrm(ba("2001:db8::7")), IpAddress::from("2001:db8::7"));
+    EXPECT_EQ(to_xfrm(bp("fd00:2::/64")), Prefix::from("fd00:2::/64"));
+    EXPECT_EQ(host_prefix(IpAddress::from("2001:db8::7")), Prefix::from("2001:db8::7/128"));
+    EXPECT_EQ(any_prefix(xfrm::Family::kIpv4), Prefix::from("0.0.0.0/0"));
+}
+
+}  // namespace
+}  // namespace mpsa::daemon
