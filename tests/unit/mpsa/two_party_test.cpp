@@ -177,6 +177,64 @@ TEST_F(ThreeCpes, FlappingMemberWithinTheDampingIntervalCausesNoRekey) {
     EXPECT_EQ(net.cpe(3).bridge.lifecycle().desired().outbound_spi, first_spi);
 }
 
+TEST(TwoParty, MemberJoiningDuringARolloverGetsBothSasAndSwitchesWithTheOthers) {
+    TwoPartyNet net{3};
+    net.delay = 20ms;
+    ASSERT_TRUE(net.gateway().groups().add_group(branch_group()).has_value());
+    const TimePoint created = net.clock.now();
+    net.connect(net.cpe(1));
+    net.connect(net.cpe(2));
+    net.run_until(created + 3300s + 10s);  // 10 s into the rollover (ROLL1 30 s, ROLL2 60 s)
+    const auto status = net.gateway().groups().status("branch");
+    ASSERT_TRUE(status->current_spi && status->next_spi);
+    const std::uint32_t old_spi = *status->current_spi;
+    const std::uint32_t new_spi = *status->next_spi;
+
+    CpeNode& late = net.cpe(3);
+    net.connect(late);
+    net.run_for(5s);
+    EXPECT_EQ(late.bridge.lifecycle().desired().inbound_spis,
+              (std::vector<std::uint32_t>{std::min(old_spi, new_spi), std::max(old_spi, new_spi)}));
+    EXPECT_EQ(late.bridge.lifecycle().desired().outbound_spi, old_spi)
+        << "sends on the SA everyone else still sends on";
+    net.run_for(120s);
+    const auto early_switch = event_time(net.cpe(1), CpeEventKind::kOutboundChanged, new_spi);
+    const auto late_switch = event_time(late, CpeEventKind::kOutboundChanged, new_spi);
+    const auto early_removal = event_time(net.cpe(1), CpeEventKind::kRolledOver, old_spi);
+    const auto late_removal = event_time(late, CpeEventKind::kRolledOver, old_spi);
+    ASSERT_TRUE(early_switch && late_switch && early_removal && late_removal);
+    // Announced as time left in whole seconds: the same absolute time within a second.
+    EXPECT_LE(std::chrono::abs(*late_switch - *early_switch), Duration(1s));
+    EXPECT_LE(std::chrono::abs(*late_removal - *early_removal), Duration(1s));
+    EXPECT_EQ(late.bridge.lifecycle().desired().inbound_spis, std::vector<std::uint32_t>{new_spi});
+}
+
+TEST(TwoParty, UnreachableMemberTimesOutAndCountsAsLeft) {
+    TwoPartyNet net{2};
+    ASSERT_TRUE(net.gateway().groups().add_group(branch_group()).has_value());
+    const TimePoint created = net.clock.now();
+    net.connect_all();
+    net.run_for(5s);
+    ASSERT_EQ(net.gateway().groups().status("branch")->acked_current, 2U);
+    // cpe2 drops off the network just before the rekey: its MPSA_PUT is never answered.
+    net.run_until(created + 3299s);
+    CpeNode& gone = net.cpe(2);
+    net.drop = [&](const ike::Datagram& d) {
+        return d.remote == gone.endpoint || d.local == gone.endpoint;
+    };
+    net.run_until(created + 3300s + 400s);
+    // The INFORMATIONAL timed out: the IKE SA went down with it, the member left, and the
+    // leave's rekey reached the remaining member.
+    EXPECT_GE(net.gateway().counters().puts_failed, 1U);
+    EXPECT_EQ(net.gateway_sa(gone), nullptr);
+    const auto status = net.gateway().groups().status("branch");
+    EXPECT_EQ(status->members, 1U);
+    EXPECT_EQ(status->rekeys, 2U) << "lifetime rekey, then the rekey for the leaver";
+    ASSERT_TRUE(status->current_spi.has_value());
+    EXPECT_NE(net.cpe(1).bridge.lifecycle().find(*status->current_spi), nullptr);
+    EXPECT_EQ(gone.bridge.lifecycle().find(*status->current_spi), nullptr);
+}
+
 TEST(TwoParty, IkeSaRekeyWhileAnMpsaPutIsInFlightSendsItAgainOnTheNewIkeSa) {
     TwoPartyNet net{1};
     ASSERT_TRUE(net.gateway().groups().add_group(branch_group()).has_value());
