@@ -5,10 +5,12 @@
 #include <algorithm>
 #include <cctype>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include <mpsa/ike/bytes.hpp>
 #include <mpsa/mpsa/cpe_group_sa.hpp>
+#include <mpsa/xfrm/diff.hpp>
 #include <mpsa/xfrm/ownership.hpp>
 
 namespace mpsa::daemon {
@@ -406,6 +408,56 @@ TEST_F(DaemonDesiredState, RolloverAddsInboundThenSwitchesOutboundThenDropsOldIn
               expected_sa(kSpiB, "0.0.0.0", "192.0.2.1"));
 }
 
+// What the reconciler makes of a rollover step: the new outbound SAs exist before any policy
+// points at them, the old ones go only afterwards, and routes and rules are not touched.
+TEST_F(DaemonDesiredState, RolloverSwitchIsMakeBeforeBreakInTheReconcilersDiff) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC);
+    advance(seconds(600));
+    install(kSpiB, 3600, 10, 20);
+    const auto before = build();
+    advance(seconds(10));
+    const auto after = build();
+    EXPECT_FALSE(xfrm::validate(after.state)) << "every object is owned";
+    const auto changes = xfrm::diff(after.state, before.state);
+    std::size_t last_sa_add = 0;
+    std::size_t first_policy_update = changes.size();
+    std::size_t last_policy_update = 0;
+    std::size_t first_sa_delete = changes.size();
+    for (std::size_t i = 0; i < changes.size(); ++i) {
+        const auto& c = changes[i];
+        EXPECT_FALSE(std::holds_alternative<xfrm::Route>(c.object)) << xfrm::describe(c);
+        EXPECT_FALSE(std::holds_alternative<xfrm::Rule>(c.object)) << xfrm::describe(c);
+        if (const auto* sa = std::get_if<xfrm::Sa>(&c.object)) {
+            if (c.op == xfrm::ChangeOp::kAdd) {
+                EXPECT_EQ(sa->spi, kSpiB);
+                last_sa_add = i;
+            } else {
+                EXPECT_EQ(c.op, xfrm::ChangeOp::kDelete);
+                EXPECT_EQ(sa->spi, kSpiA);
+                first_sa_delete = std::min(first_sa_delete, i);
+            }
+        } else if (std::holds_alternative<xfrm::Policy>(c.object)) {
+            EXPECT_EQ(c.op, xfrm::ChangeOp::kUpdate);
+            first_policy_update = std::min(first_policy_update, i);
+            last_policy_update = i;
+        }
+    }
+    EXPECT_EQ(changes.size(), 2U + 4U + 2U) << "2 SAs added, 4 out policies, 2 SAs deleted";
+    EXPECT_LT(last_sa_add, first_policy_update);
+    EXPECT_LT(last_policy_update, first_sa_delete);
+}
+
+// A restarted daemon rebuilding from the same inputs asks the reconciler for nothing.
+TEST_F(DaemonDesiredState, RebuildFromTheSameInputsIsAZeroDiff) {
+    install(kSpiA);
+    learn(kB);
+    learn(kC, false);
+    const auto first = build();
+    EXPECT_TRUE(xfrm::diff(build().state, first.state).empty());
+}
+
 TEST_F(DaemonDesiredState, MemberDefaultRouteDoesNotCaptureEspOrIke) {
     install(kSpiA);
     learn(kB);
@@ -517,7 +569,9 @@ TEST_F(DaemonDesiredState, RenderingNeverContainsKeyBytes) {
     const auto text = describe(group);
     EXPECT_NE(text.find("0x1000"), std::string::npos) << text;
     EXPECT_NE(text.find("10.2.0.0/24"), std::string::npos) << text;
-    const auto haystack = lower(text);
+    std::string all = text;
+    for (const auto& c : xfrm::diff(group.state, xfrm::State{})) all += xfrm::describe(c) + "\n";
+    const auto haystack = lower(all);
     for (const auto spi : {kSpiA, kSpiB}) {
         for (const auto* key :
              {&record(spi).keys.encryption_key, &record(spi).keys.integrity_key}) {
@@ -528,7 +582,7 @@ TEST_F(DaemonDesiredState, RenderingNeverContainsKeyBytes) {
                 EXPECT_EQ(haystack.find(lower(hex.substr(i, 16))), std::string::npos);
             }
             const std::string raw(reinterpret_cast<const char*>(key->data()), key->size());
-            EXPECT_EQ(text.find(raw.substr(0, 8)), std::string::npos);
+            EXPECT_EQ(all.find(raw.substr(0, 8)), std::string::npos);
         }
     }
 }
