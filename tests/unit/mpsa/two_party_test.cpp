@@ -407,6 +407,19 @@ TEST(TwoParty, CpeAcceptsMpsaPutOnlyFromTheConfiguredGatewayWithVendorIds) {
         EXPECT_EQ(cpe.bridge.counters().without_vendor_id, 1U);
         EXPECT_EQ(cpe.sa->state(), ike::IkeSaState::kEstablished);
     }
+    {
+        // The CPE itself did not send it (MPSA not configured here): refused as well.
+        TwoPartyNet net{0};
+        CpeNode& cpe = net.add_cpe(false);
+        net.connect(cpe);
+        net.run_for(2s);
+        std::vector<ike::NotifyPayload> notifies;
+        notifies.push_back(put_notify(sample_put(0x2002)));
+        expect_empty_answer(push_raw(net, cpe, std::move(notifies)));
+        ASSERT_EQ(cpe.results.size(), 1U);
+        EXPECT_EQ(cpe.results[0].outcome.error(), PutRejection::kNoVendorId);
+        EXPECT_EQ(cpe.bridge.lifecycle().find(0x2002), nullptr);
+    }
 }
 
 }  // namespace
