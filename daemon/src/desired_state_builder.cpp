@@ -92,7 +92,7 @@ PeerChoice choose_peer(const std::set<bgp_glue::IpAddress>& peers, const Overlay
     PeerChoice choice;
     bool any_same_family = false;
     for (const auto& candidate : peers) {
-        const auto address = to_xfrm(candidate);
+        const auto address = peer_address(candidate);
         if (!choice.peer) choice.peer = address;
         if (address.family != own.family) continue;
         if (!any_same_family) {
@@ -168,10 +168,11 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     std::set<xfrm::IpAddress> excluded(node.never_overlay.begin(), node.never_overlay.end());
     for (const auto& [prefix, peers] : overlay.routes()) {
         // Our own prefixes come back from the route reflector with our own next-hop.
-        const bool own_prefix = std::any_of(peers.begin(), peers.end(),
-                                            [&](const auto& peer) { return to_xfrm(peer) == own; });
+        const bool own_prefix = std::any_of(peers.begin(), peers.end(), [&](const auto& peer) {
+            return peer_address(peer) == own;
+        });
         if (own_prefix) continue;
-        for (const auto& peer : peers) excluded.insert(to_xfrm(peer));
+        for (const auto& peer : peers) excluded.insert(peer_address(peer));
 
         const auto destination = to_xfrm(prefix);
         const auto family = destination.family();

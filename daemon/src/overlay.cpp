@@ -1,5 +1,7 @@
 #include "mpsa/daemon/overlay.hpp"
 
+#include <algorithm>
+#include <array>
 #include <type_traits>
 #include <utility>
 #include <variant>
@@ -72,6 +74,20 @@ xfrm::IpAddress to_xfrm(const bgp_glue::IpAddress& address) {
 
 xfrm::Prefix to_xfrm(const bgp_glue::Prefix& prefix) {
     return {to_xfrm(prefix.address()), static_cast<std::uint8_t>(prefix.length())};
+}
+
+xfrm::IpAddress peer_address(const bgp_glue::IpAddress& next_hop) {
+    auto address = to_xfrm(next_hop);
+    if (address.family != xfrm::Family::kIpv6) return address;
+    constexpr std::array<std::uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0,    0,
+                                                            0, 0, 0, 0, 0xff, 0xff};
+    if (!std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), address.bytes.begin())) {
+        return address;
+    }
+    xfrm::IpAddress v4;
+    v4.family = xfrm::Family::kIpv4;
+    std::copy_n(address.bytes.begin() + 12, 4, v4.bytes.begin());
+    return v4;
 }
 
 unsigned max_prefix_length(xfrm::Family family) {

@@ -518,6 +518,21 @@ TEST_F(DaemonDesiredState, EcmpChoosesTheLowestResolvedPeerOfOurFamily) {
         expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8::9/128")));
 }
 
+TEST_F(DaemonDesiredState, Ipv4MappedNextHopOfAnIpv6PrefixIsTheIpv4Peer) {
+    install(kSpiA);
+    overlay_.set_route(bp("fd00:2::/64"), {ba("::ffff:192.0.2.2")});
+    overlay_.set_resolved(ba("::ffff:192.0.2.2"), true);
+    overlay_.set_route(bp("fd00:1::/64"), {ba("::ffff:192.0.2.1")});  // our own, reflected
+    const auto group = build();
+    ASSERT_EQ(group.destinations.size(), 1U);
+    EXPECT_EQ(group.destinations[0].state, DestinationState::kEncrypted);
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "fd00:2::/64")->templates.at(0).dst,
+              IpAddress::from("192.0.2.2"));
+    EXPECT_EQ(out_sa_spis(group.state, "192.0.2.2"), std::vector<std::uint32_t>{kSpiA});
+    EXPECT_TRUE(
+        group.state.rules.contains(expected_rule(xfrm::Family::kIpv4, 18000, 254, "192.0.2.2/32")));
+}
+
 TEST_F(DaemonDesiredState, PeerOfTheOtherOuterFamilyIsBlocked) {
     install(kSpiA);
     overlay_.set_route(bp("10.9.0.0/24"), {ba("2001:db8::9")});
@@ -628,6 +643,9 @@ TEST(DaemonOverlayRoutes, ConvertsAddressesBetweenTheLibraries) {
     EXPECT_EQ(to_xfrm(bp("fd00:2::/64")), Prefix::from("fd00:2::/64"));
     EXPECT_EQ(host_prefix(IpAddress::from("2001:db8::7")), Prefix::from("2001:db8::7/128"));
     EXPECT_EQ(any_prefix(xfrm::Family::kIpv4), Prefix::from("0.0.0.0/0"));
+    EXPECT_EQ(peer_address(ba("::ffff:192.0.2.7")), IpAddress::from("192.0.2.7"));
+    EXPECT_EQ(peer_address(ba("2001:db8::7")), IpAddress::from("2001:db8::7"));
+    EXPECT_EQ(peer_address(ba("192.0.2.7")), IpAddress::from("192.0.2.7"));
 }
 
 }  // namespace

@@ -37,6 +37,10 @@ class OverlayRoutes {
 // bgp_glue and xfrm each have their own address types (both: family + network-order bytes).
 [[nodiscard]] xfrm::IpAddress to_xfrm(const bgp_glue::IpAddress& address);
 [[nodiscard]] xfrm::Prefix to_xfrm(const bgp_glue::Prefix& prefix);
+// A BGP next-hop as an ESP peer address. An IPv6 prefix learned over an IPv4 session carries
+// its next-hop as an IPv4-mapped IPv6 address (::ffff:a.b.c.d) when the peer has no IPv6
+// address to offer; the ESP peer behind it is the IPv4 address.
+[[nodiscard]] xfrm::IpAddress peer_address(const bgp_glue::IpAddress& next_hop);
 // The host prefix (/32 or /128) of an address.
 [[nodiscard]] xfrm::Prefix host_prefix(const xfrm::IpAddress& address);
 // 0.0.0.0/0 or ::/0.
