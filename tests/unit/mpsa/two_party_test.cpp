@@ -235,6 +235,32 @@ TEST(TwoParty, UnreachableMemberTimesOutAndCountsAsLeft) {
     EXPECT_EQ(gone.bridge.lifecycle().find(*status->current_spi), nullptr);
 }
 
+TEST(TwoParty, LossyNetworkStillBringsEveryCpeTheSameSasThroughARekey) {
+    TwoPartyNet net{3};
+    net.delay = 50ms;
+    std::size_t seen = 0;
+    net.drop = [&](const ike::Datagram&) { return ++seen % 4 == 0; };  // every 4th datagram
+    ASSERT_TRUE(net.gateway().groups().add_group(branch_group()).has_value());
+    const TimePoint created = net.clock.now();
+    net.connect_all();
+    net.run_until(created + 3300s + 200s);
+    EXPECT_GT(net.dropped, 10U);
+    const auto status = net.gateway().groups().status("branch");
+    EXPECT_EQ(status->members, 3U);
+    EXPECT_EQ(status->rekeys, 1U);
+    ASSERT_TRUE(status->current_spi.has_value());
+    const CpeGroupSa* reference = net.cpe(1).bridge.lifecycle().find(*status->current_spi);
+    ASSERT_NE(reference, nullptr);
+    for (int i = 1; i <= 3; ++i) {
+        CpeNode& cpe = net.cpe(i);
+        EXPECT_EQ(cpe.ike_downs, 0U) << cpe.name;
+        EXPECT_EQ(cpe.bridge.lifecycle().desired().outbound_spi, status->current_spi) << cpe.name;
+        const CpeGroupSa* sa = cpe.bridge.lifecycle().find(*status->current_spi);
+        ASSERT_NE(sa, nullptr) << cpe.name;
+        EXPECT_TRUE(same_keys(*sa, *reference)) << cpe.name;
+    }
+}
+
 TEST(TwoParty, IkeSaRekeyWhileAnMpsaPutIsInFlightSendsItAgainOnTheNewIkeSa) {
     TwoPartyNet net{1};
     ASSERT_TRUE(net.gateway().groups().add_group(branch_group()).has_value());
