@@ -200,7 +200,10 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         // kernel). The template source is the wildcard, not P: with one shared inbound SA per
         // SPI the kernel compares the template source with that SA's source, so naming P here
         // would drop traffic from every member but one. Binding D to P's outer address needs
-        // per-sender SAs (e.g. a mark per outer source selecting per-peer inbound SAs). SPI 0:
+        // per-sender SAs (e.g. a mark per outer source selecting per-peer inbound SAs). Checked
+        // on Debian's 6.1 kernel in the VM with senders B and C: wildcard -> both pass; src=P with
+        // the SA's src 0.0.0.0 -> both dropped; SA src=B -> only B passes; a second inbound SA with
+        // the same daddr/SPI -> EEXIST. SPI 0:
         // during a rollover both the old and the new inbound SA must be accepted.
         for (const auto dir : {xfrm::Direction::kIn, xfrm::Direction::kFwd}) {
             auto in_policy = policy(layout, dir, destination, any_prefix(family), destination);
@@ -226,7 +229,9 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     // host routes in the group table because those would have to copy the underlay next-hops
     // zebra resolves (and follow their changes); the rule stays valid whatever main holds. If
     // main has no route to P the lookup falls through to the overlay, but then zebra does not
-    // resolve P either, so no SA and no ESP towards P exists.
+    // resolve P either, so no SA and no ESP towards P exists. Checked in the VM: with
+    // 0.0.0.0/0 dev mpsa<id> in the group table, ESP to B leaves via the underlay with these
+    // rules and is captured into the overlay (encrypted to the advertising member) without.
     excluded.erase(own);
     for (const auto& address : excluded) {
         if (address.unspecified()) continue;
