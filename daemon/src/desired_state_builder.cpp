@@ -203,8 +203,8 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         // per-sender SAs (e.g. a mark per outer source selecting per-peer inbound SAs). Checked
         // on Debian's 6.1 kernel in the VM with senders B and C: wildcard -> both pass; src=P with
         // the SA's src 0.0.0.0 -> both dropped; SA src=B -> only B passes; a second inbound SA with
-        // the same daddr/SPI -> EEXIST. SPI 0:
-        // during a rollover both the old and the new inbound SA must be accepted.
+        // the same daddr/SPI -> EEXIST.
+        // Template SPI 0: during a rollover both the old and the new inbound SA are accepted.
         for (const auto dir : {xfrm::Direction::kIn, xfrm::Direction::kFwd}) {
             auto in_policy = policy(layout, dir, destination, any_prefix(family), destination);
             in_policy.templates.push_back(tunnel_template(layout, any_address(own.family), own, 0));
