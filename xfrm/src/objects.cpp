@@ -29,6 +29,9 @@ template <class... Ts>
 struct Overloaded : Ts... {
     using Ts::operator()...;
 };
+// clang 14 has no aggregate CTAD (P1816) yet: spell the deduction guide out.
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
 
 const char* direction_name(Direction dir) {
     switch (dir) {
