@@ -2,7 +2,8 @@
 // initiator or a responder from command-line options, prints every event as one JSON line on
 // stdout, takes commands on stdin (rekey-ike, rekey-child, delete-child, close, quit) and exits
 // on --exit-on <event> (status 0), on quit/EOF, or after --timeout seconds (status 3).
-// CHILD_SAs are "installed" in a userspace table only (this test kernel has no ESP).
+// CHILD_SAs are "installed" in a userspace table only (this test kernel has no ESP), or with
+// --install kernel into the namespace's XFRM through mpsa::daemon's XfrmChildSaInstaller.
 #include <unistd.h>
 
 #include <chrono>
@@ -22,12 +23,14 @@
 #include <asio/streambuf.hpp>
 #include <nlohmann/json.hpp>
 
+#include "mpsa/daemon/child_sa_installer.hpp"
 #include "mpsa/ike/auth.hpp"
 #include "mpsa/ike/crypto_x509.hpp"
 #include "mpsa/ike/keylog.hpp"
 #include "mpsa/ike/sa_manager.hpp"
 #include "mpsa/ike/suite.hpp"
 #include "mpsa/ike/udp_socket.hpp"
+#include "mpsa/xfrm/netlink.hpp"
 
 namespace ike = mpsa::ike;
 using nlohmann::json;
@@ -121,6 +124,44 @@ class UserspaceInstaller final : public ike::ChildSaInstaller {
     ike::RandomSource& random_;
 };
 
+// CHILD_SAs installed into the kernel (policies and both ESP SAs) by the daemon's installer;
+// reports each install like UserspaceInstaller, with "kernel": true, or its failure.
+class KernelInstaller final : public ike::ChildSaInstaller {
+  public:
+    explicit KernelInstaller(std::unique_ptr<mpsa::xfrm::NetlinkKernel> kernel)
+        : kernel_(std::move(kernel)), installer_(*kernel_) {}
+    tl::expected<std::uint32_t, ike::InstallError> allocate_spi(
+        const ike::Endpoint& local, const ike::Endpoint& remote) override {
+        return installer_.allocate_spi(local, remote);
+    }
+    tl::expected<void, ike::InstallError> install(const ike::ChildSaInstall& sa) override {
+        auto result = installer_.install(sa);
+        if (!result) {
+            std::cout
+                << json{{"event", "child_install_failed"}, {"what", installer_.last_error()}}.dump()
+                << std::endl;
+            return result;
+        }
+        json j{{"event", "child_installed"},
+               {"kernel", true},
+               {"in_spi", hex32(sa.inbound.spi)},
+               {"out_spi", hex32(sa.outbound.spi)},
+               {"udp_encap", sa.inbound.udp_encap},
+               {"src", ike::to_string(sa.outbound.source)},
+               {"dst", ike::to_string(sa.outbound.destination)},
+               {"policies", installer_.installed_policies()}};
+        std::cout << j.dump() << std::endl;
+        return {};
+    }
+    void remove(std::uint32_t inbound_spi, std::uint32_t outbound_spi) override {
+        installer_.remove(inbound_spi, outbound_spi);
+    }
+
+  private:
+    std::unique_ptr<mpsa::xfrm::NetlinkKernel> kernel_;
+    mpsa::daemon::XfrmChildSaInstaller installer_;
+};
+
 json event_json(const ike::SessionEvent& se, ike::SaManager& manager) {
     json j{{"session", se.session}};
     std::visit(
@@ -190,6 +231,7 @@ int main(int argc, char** argv) {
     double dpd_s = 0;
     std::string keylog_ike, keylog_esp;
     std::string exit_on;
+    std::string install = "userspace";
     double timeout_s = 60;
     double retransmit_timeout_s = 1.0;
     app.add_option("--role", role)->check(CLI::IsMember({"initiator", "responder"}));
@@ -210,6 +252,8 @@ int main(int argc, char** argv) {
     app.add_option("--keylog-ike", keylog_ike,
                    "append IKE SA keys (tshark ikev2_decryption_table)");
     app.add_option("--keylog-esp", keylog_esp, "append CHILD_SA keys (tshark esp_sa)");
+    app.add_option("--install", install, "where CHILD_SAs go: userspace table or kernel XFRM")
+        ->check(CLI::IsMember({"userspace", "kernel"}));
     app.add_option("--exit-on", exit_on, "exit 0 after printing this event (e.g. ike_down)");
     app.add_option("--timeout", timeout_s, "exit 3 after this many seconds");
     CLI11_PARSE(app, argc, argv);
@@ -288,14 +332,21 @@ int main(int argc, char** argv) {
 
     ike::SteadyClock clock;
     ike::OpenSslRandom random;
-    UserspaceInstaller installer(random);
+    std::unique_ptr<ike::ChildSaInstaller> installer;
+    if (install == "kernel") {
+        auto kernel = mpsa::xfrm::NetlinkKernel::open();
+        if (!kernel) return fail("xfrm netlink: " + kernel.error().message);
+        installer = std::make_unique<KernelInstaller>(std::move(*kernel));
+    } else {
+        installer = std::make_unique<UserspaceInstaller>(random);
+    }
     std::unique_ptr<ike::FileKeyLog> keylog;
     if (!keylog_ike.empty() || !keylog_esp.empty()) {
         auto opened = ike::FileKeyLog::open({keylog_ike, keylog_esp});
         if (!opened) return fail("keylog: " + opened.error().message());
         keylog = std::move(*opened);
     }
-    ike::IkeSaDeps deps{&clock, &random, authenticator.get(), &installer, keylog.get()};
+    ike::IkeSaDeps deps{&clock, &random, authenticator.get(), installer.get(), keylog.get()};
 
     asio::io_context io;
     int exit_code = 0;
