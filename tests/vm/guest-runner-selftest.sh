@@ -1,11 +1,13 @@
 #!/bin/bash
 # Runs INSIDE the guest: checks the properties of the VM runner that every vm test relies on.
 set -euo pipefail
-out=$1  # a directory shared read-write with the host (-w)
+out=$1    # a directory shared read-write with the host (-w)
+probe=$2  # a file the host wrote under /tmp: the guest must see the host's /tmp
 fail() { echo "FAIL: $*"; exit 1; }
 [[ $(uname -r) == *-amd64 ]] || fail "not the Debian generic kernel: $(uname -r)"
 [[ $(id -u) -eq 0 ]] || fail "not root"
 [[ -x /usr/lib/frr/zebra ]] || fail "host root file system not visible"
+[[ $(cat "$probe" 2>/dev/null) == "host /tmp is visible" ]] || fail "host /tmp not visible ($probe)"
 for m in esp4 esp6 xfrm_interface; do
     grep -qw "^$m" /proc/modules || fail "module $m not loaded"
 done

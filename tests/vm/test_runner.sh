@@ -5,10 +5,12 @@
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 share=$(mktemp -d)
-trap 'rm -rf "$share"; rm -f /etc/mpsa-vm-overlay-probe.host-check' EXIT
+probe=$(mktemp /tmp/mpsa-vm-probe.XXXXXX)
+echo "host /tmp is visible" > "$probe"
+trap 'rm -rf "$share" "$probe"' EXIT
 rm -f /etc/mpsa-vm-overlay-probe
 export MPSA_VM_SELFTEST_VAR="passed through"
-"$here/vmrun" -t 300 -w "$share" -e MPSA_VM_SELFTEST_VAR -- "$here/guest-runner-selftest.sh" "$share"
+"$here/vmrun" -t 300 -w "$share" -e MPSA_VM_SELFTEST_VAR -- "$here/guest-runner-selftest.sh" "$share" "$probe"
 rc=$?
 ok=1
 [[ $rc -eq 7 ]] || { echo "FAIL: expected exit status 7 from the guest, got $rc"; ok=0; }
