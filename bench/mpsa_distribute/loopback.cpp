@@ -39,7 +39,7 @@ namespace mp = mpsa::mpsa;
 using WallClock = std::chrono::steady_clock;
 
 // Real time plus a jump the bench makes once (to the group's rekey time), for both layers.
-class JumpClock final : public ike::Clock, public mp::Clock {
+class JumpClock final : public ike::Clock {
   public:
     [[nodiscard]] ike::TimePoint now() const override {
         return WallClock::now() + ike::Duration(offset_.load());
@@ -50,7 +50,7 @@ class JumpClock final : public ike::Clock, public mp::Clock {
     std::atomic<ike::Duration::rep> offset_{0};
 };
 
-class Random final : public ike::RandomSource, public mp::RandomSource {
+class Random final : public ike::RandomSource {
   public:
     bool fill(std::span<std::uint8_t> out) override { return openssl_.fill(out); }
 

@@ -27,7 +27,7 @@ using namespace std::chrono_literals;
 using mpsa::ike::Datagram;
 using WallClock = std::chrono::steady_clock;
 
-class FixedClock final : public mpsa::ike::Clock, public mpsa::mpsa::Clock {
+class FixedClock final : public mpsa::ike::Clock {
   public:
     [[nodiscard]] mpsa::ike::TimePoint now() const override { return now_; }
     void set(mpsa::ike::TimePoint t) { now_ = t; }
@@ -36,7 +36,7 @@ class FixedClock final : public mpsa::ike::Clock, public mpsa::mpsa::Clock {
     mpsa::ike::TimePoint now_ = mpsa::ike::TimePoint{} + 1h;
 };
 
-class Random final : public mpsa::ike::RandomSource, public mpsa::mpsa::RandomSource {
+class Random final : public mpsa::ike::RandomSource {
   public:
     bool fill(std::span<std::uint8_t> out) override { return openssl_.fill(out); }
 

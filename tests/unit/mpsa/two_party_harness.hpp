@@ -27,8 +27,8 @@ namespace mpsa::mpsa::testing {
 
 using namespace std::chrono_literals;
 
-// One clock for both layers (both Clock interfaces have the same now()).
-class SharedClock final : public ike::Clock, public mpsa::Clock {
+// One clock for both layers (mpsa::Clock is ike::Clock).
+class SharedClock final : public ike::Clock {
   public:
     [[nodiscard]] TimePoint now() const override { return now_; }
     void set(TimePoint t) { now_ = t; }
@@ -38,7 +38,7 @@ class SharedClock final : public ike::Clock, public mpsa::Clock {
 };
 
 // splitmix64; deterministic SPIs, nonces and group keys.
-class DeterministicRandom final : public ike::RandomSource, public mpsa::RandomSource {
+class DeterministicRandom final : public ike::RandomSource {
   public:
     explicit DeterministicRandom(std::uint64_t seed) : state_(seed) {}
     bool fill(std::span<std::uint8_t> out) override {

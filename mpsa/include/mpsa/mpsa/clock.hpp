@@ -1,33 +1,15 @@
-// Time source for the group SA state machines, injected so tests advance time by hand.
+// Time source for the group SA state machines: the same injected clock the IKE engine uses, so
+// one clock object drives both layers (tests advance it by hand).
 #pragma once
 
-#include <chrono>
+#include "mpsa/ike/clock.hpp"
 
 namespace mpsa::mpsa {
 
-using Duration = std::chrono::steady_clock::duration;
-using TimePoint = std::chrono::steady_clock::time_point;
-
-class Clock {
-  public:
-    virtual ~Clock() = default;
-    [[nodiscard]] virtual TimePoint now() const = 0;
-};
-
-class SteadyClock final : public Clock {
-  public:
-    [[nodiscard]] TimePoint now() const override { return std::chrono::steady_clock::now(); }
-};
-
-// A clock that moves only when told to (tests, simulations).
-class ManualClock final : public Clock {
-  public:
-    [[nodiscard]] TimePoint now() const override { return now_; }
-    void set(TimePoint t) { now_ = t; }
-    void advance(Duration d) { now_ += d; }
-
-  private:
-    TimePoint now_{};
-};
+using ike::Clock;
+using ike::Duration;
+using ike::ManualClock;
+using ike::SteadyClock;
+using ike::TimePoint;
 
 }  // namespace mpsa::mpsa
