@@ -1,7 +1,11 @@
 // ike_peer: our IKEv2 (SaManager over real sockets) as one peer of an interop test. Runs an
 // initiator or a responder from command-line options, prints every event as one JSON line on
-// stdout, takes commands on stdin (rekey-ike, rekey-child, delete-child, close, quit) and exits
-// on --exit-on <event> (status 0), on quit/EOF, or after --timeout seconds (status 3).
+// stdout, takes commands on stdin (rekey-ike, rekey-child, delete-child, close, notify, mpsa-put,
+// quit) and exits on --exit-on <event> (status 0), on quit/EOF, or after --timeout seconds
+// (status 3).
+// "notify" sends an empty INFORMATIONAL (a liveness check); "mpsa-put" sends an INFORMATIONAL
+// carrying N(MPSA_PUT) for a freshly generated group SA, encoded by mpsa's codec, whatever Vendor
+// IDs the peer sent: a test-only way to show that a plain IKEv2 peer (strongSwan) tolerates it.
 // CHILD_SAs are "installed" in a userspace table only (this test kernel has no ESP), or with
 // --install kernel into the namespace's XFRM through mpsa::daemon's XfrmChildSaInstaller.
 #include <unistd.h>
@@ -30,6 +34,7 @@
 #include "mpsa/ike/sa_manager.hpp"
 #include "mpsa/ike/suite.hpp"
 #include "mpsa/ike/udp_socket.hpp"
+#include "mpsa/mpsa/mpsa_put.hpp"
 #include "mpsa/xfrm/netlink.hpp"
 
 namespace ike = mpsa::ike;
@@ -162,6 +167,44 @@ class KernelInstaller final : public ike::ChildSaInstaller {
     mpsa::daemon::XfrmChildSaInstaller installer_;
 };
 
+std::uint32_t load32(const std::uint8_t* b) {
+    return (std::uint32_t{b[0]} << 24) | (std::uint32_t{b[1]} << 16) | (std::uint32_t{b[2]} << 8) |
+           b[3];
+}
+
+// A fresh group SA (default suite, OpenSSL RNG) as the N(MPSA_PUT) a gateway would push, or a
+// message saying why not. The SA itself is never installed: only the peer's reaction matters.
+tl::expected<ike::NotifyPayload, std::string> fresh_mpsa_put(ike::RandomSource& random,
+                                                             std::uint32_t& spi_out) {
+    mpsa::mpsa::MpsaPut put;
+    put.suite = mpsa::mpsa::suites::default_suite();
+    while (put.spi < 256) {
+        std::uint8_t b[4];
+        if (!random.fill(b)) return tl::make_unexpected(std::string("RNG failed"));
+        put.spi = load32(b);
+    }
+    put.nonce.resize(32);
+    put.sk_d = ike::SecretBytes(ike::prf_key_length(put.suite.prf));
+    if (!random.fill(put.nonce) || !random.fill({put.sk_d.data(), put.sk_d.size()}))
+        return tl::make_unexpected(std::string("RNG failed"));
+    put.lifetime_s = 3600;
+    put.roll1_s = 30;
+    put.roll2_s = 60;
+    if (auto valid = mpsa::mpsa::validate(put); !valid)
+        return tl::make_unexpected(std::string(mpsa::mpsa::to_string(valid.error())));
+    auto data = mpsa::mpsa::encode_mpsa_put_data(put);
+    if (!data) return tl::make_unexpected(std::string(mpsa::mpsa::to_string(data.error())));
+    ike::NotifyPayload notify;
+    notify.protocol = ike::ProtocolId::kEsp;
+    notify.spi = {static_cast<std::uint8_t>(put.spi >> 24),
+                  static_cast<std::uint8_t>(put.spi >> 16), static_cast<std::uint8_t>(put.spi >> 8),
+                  static_cast<std::uint8_t>(put.spi)};
+    notify.type = mpsa::mpsa::kMpsaPutNotifyType;
+    notify.data.assign(data->data(), data->data() + data->size());
+    spi_out = put.spi;
+    return notify;
+}
+
 json event_json(const ike::SessionEvent& se, ike::SaManager& manager) {
     json j{{"session", se.session}};
     std::visit(
@@ -205,9 +248,16 @@ json event_json(const ike::SessionEvent& se, ike::SaManager& manager) {
             } else if constexpr (std::is_same_v<T, ike::NotifiesReceived>) {
                 j["event"] = "notifies";
                 j["count"] = e.notifies.size();
+                json types = json::array();
+                for (const auto& n : e.notifies) types.push_back(n.type);
+                j["types"] = types;
             } else if constexpr (std::is_same_v<T, ike::NotifyRequestDone>) {
                 j["event"] = "notify_done";
+                j["id"] = e.id;
                 j["outcome"] = std::string(ike::notify_outcome_name(e.outcome));
+                json types = json::array();  // error or status notifies in the peer's answer
+                for (const auto& n : e.response) types.push_back(n.type);
+                j["response_types"] = types;
             }
         },
         se.event);
@@ -419,10 +469,21 @@ int main(int argc, char** argv) {
                     } else if (line == "close") {
                         sa.close();
                     } else if (line == "notify") {
-                        (void)sa.send_notifies({});
+                        reply["request"] = sa.send_notifies({});
+                    } else if (line == "mpsa-put") {
+                        std::uint32_t spi = 0;
+                        auto notify = fresh_mpsa_put(random, spi);
+                        if (!notify) {
+                            reply["error"] = notify.error();
+                            return;
+                        }
+                        std::vector<ike::NotifyPayload> notifies;
+                        notifies.push_back(std::move(*notify));
+                        reply["request"] = sa.send_notifies(std::move(notifies));
+                        reply["group_spi"] = hex32(spi);
                     }
                 });
-                reply["ok"] = ok;
+                reply["ok"] = ok && !reply.contains("error");
                 reply["session"] = *target;
             }
             std::cout << reply.dump() << std::endl;
