@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -123,6 +125,70 @@ bool is_ip_address(const std::string& s) {
     return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
 }
 
+bool is_ipv4(const std::string& s) {
+    unsigned char buf[4];
+    return inet_pton(AF_INET, s.c_str(), buf) == 1;
+}
+
+bool is_ipv6(const std::string& s) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+// "ADDR/LEN" with the host bits zero; returns the reason on failure.
+std::optional<std::string> cidr_problem(const std::string& s) {
+    const auto slash = s.find('/');
+    if (slash == std::string::npos) return "must be ADDRESS/LENGTH";
+    const std::string addr = s.substr(0, slash);
+    const std::string len_text = s.substr(slash + 1);
+    unsigned char bytes[16] = {};
+    int max_len = 0;
+    if (inet_pton(AF_INET, addr.c_str(), bytes) == 1) {
+        max_len = 32;
+    } else if (inet_pton(AF_INET6, addr.c_str(), bytes) == 1) {
+        max_len = 128;
+    } else {
+        return "'" + addr + "' is not an IP address";
+    }
+    if (len_text.empty() || len_text.size() > 3 ||
+        !std::all_of(len_text.begin(), len_text.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+        return "prefix length must be a number";
+    }
+    const int len = std::stoi(len_text);
+    if (len > max_len) return "prefix length must be 0-" + std::to_string(max_len);
+    for (int bit = len; bit < max_len; ++bit) {
+        if (bytes[bit / 8] & (0x80 >> (bit % 8))) return "host bits set (did you mean a network?)";
+    }
+    return std::nullopt;
+}
+
+void read_static_routes(Reader& r, std::vector<StaticRoute>& out,
+                        std::vector<ConfigError>& errors) {
+    const json* v = r.get("static_routes");
+    if (!v) return;
+    if (!v->is_array()) return r.error("static_routes", "must be an array");
+    for (std::size_t i = 0; i < v->size(); ++i) {
+        const std::string path = "/static_routes/" + std::to_string(i);
+        if (!(*v)[i].is_object()) {
+            errors.push_back({path, "must be an object"});
+            continue;
+        }
+        Reader e((*v)[i], path, errors);
+        StaticRoute route;
+        e.string("prefix", route.prefix, true);
+        e.string("peer", route.peer, true);
+        if (!route.prefix.empty()) {
+            if (auto problem = cidr_problem(route.prefix)) e.error("prefix", *problem);
+        }
+        if (!route.peer.empty() && !is_ip_address(route.peer)) {
+            e.error("peer", "must be an IP address");
+        }
+        e.reject_unknown();
+        out.push_back(std::move(route));
+    }
+}
+
 // "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH".
 void read_api(Reader& r, ApiEndpoint& api) {
     auto a = r.object("api");
@@ -222,7 +288,8 @@ bool identity_matches(std::string_view pattern, std::string_view identity) {
            identity.ends_with(suffix);
 }
 
-tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view text) {
+tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view text,
+                                                            const std::string& base_dir) {
     std::vector<ConfigError> errors;
     json doc = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
     if (doc.is_discarded()) {
@@ -290,6 +357,10 @@ tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view tex
         if (!cfg.esp_address.empty() && !is_ip_address(cfg.esp_address)) {
             ul->error("esp_address", "must be an IP address");
         }
+        ul->string("esp_address_v6", cfg.esp_address_v6);
+        if (!cfg.esp_address_v6.empty() && !is_ipv6(cfg.esp_address_v6)) {
+            ul->error("esp_address_v6", "must be an IPv6 address");
+        }
         ul->reject_unknown();
     }
 
@@ -318,7 +389,30 @@ tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view tex
         }
     }
 
+    if (auto g = r.object("group")) {
+        g->string("name", cfg.group.name);
+        if (g->has("name") && cfg.group.name.empty()) g->error("name", "must not be empty");
+        g->integer("id", cfg.group.id, 1, 65535);
+        g->reject_unknown();
+    }
+    r.string("overlay_source_v4", cfg.overlay_source_v4);
+    if (!cfg.overlay_source_v4.empty() && !is_ipv4(cfg.overlay_source_v4)) {
+        r.error("overlay_source_v4", "must be an IPv4 address");
+    }
+    r.string("overlay_source_v6", cfg.overlay_source_v6);
+    if (!cfg.overlay_source_v6.empty() && !is_ipv6(cfg.overlay_source_v6)) {
+        r.error("overlay_source_v6", "must be an IPv6 address");
+    }
+    read_static_routes(r, cfg.static_routes, errors);
+    if (auto b = r.object("bgp_child_sa")) {
+        b->boolean("enabled", cfg.bgp_child_sa.enabled);
+        b->string("protocol", cfg.bgp_child_sa.protocol);
+        if (cfg.bgp_child_sa.protocol != "tcp") b->error("protocol", "must be \"tcp\"");
+        b->reject_unknown();
+    }
+
     if (auto frr = r.object("frr")) {
+        frr->boolean("enabled", cfg.frr.enabled);
         frr->string("release", cfg.frr.release);
         frr->string("zserv_path", cfg.frr.zserv_path);
         frr->string("vtysh_path", cfg.frr.vtysh_path);
@@ -345,12 +439,30 @@ tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view tex
         if (!r.has("gateway")) r.error("gateway", "is required for role cpe");
         if (!r.has("underlay")) r.error("underlay", "is required for role cpe");
         if (r.has("groups")) r.error("groups", "is gateway configuration (CPEs learn groups)");
+        if (r.has("bgp_child_sa")) r.error("bgp_child_sa", "is gateway configuration");
     }
     if (cfg.role == Role::kGateway) {
         if (cfg.groups.empty() && !r.has("groups"))
             r.error("groups", "is required for role gateway");
         if (r.has("gateway")) r.error("gateway", "is CPE configuration");
         if (r.has("underlay")) r.error("underlay", "is CPE configuration");
+        for (const char* key :
+             {"group", "overlay_source_v4", "overlay_source_v6", "static_routes"}) {
+            if (r.has(key)) r.error(key, "is CPE configuration");
+        }
+    }
+    if (!base_dir.empty()) {
+        const auto anchor = [&](std::string& file) {
+            if (!file.empty() && file.front() != '/') {
+                file = (std::filesystem::path(base_dir) / file).lexically_normal().string();
+            }
+        };
+        anchor(cfg.credentials.psk_file);
+        anchor(cfg.credentials.cert_file);
+        anchor(cfg.credentials.key_file);
+        anchor(cfg.credentials.ca_file);
+        anchor(cfg.keylog_file);
+        anchor(cfg.state_dir);
     }
     if (!errors.empty()) return tl::unexpected(std::move(errors));
     return cfg;
@@ -361,7 +473,11 @@ tl::expected<Config, std::vector<ConfigError>> load_config_file(const std::strin
     if (!in) return tl::unexpected(std::vector<ConfigError>{{"", "cannot read " + path}});
     std::stringstream ss;
     ss << in.rdbuf();
-    return parse_config(ss.str());
+    auto dir = std::filesystem::path(path).parent_path();
+    if (dir.empty()) dir = ".";
+    std::error_code ec;
+    const auto absolute = std::filesystem::absolute(dir, ec);
+    return parse_config(ss.str(), ec ? dir.string() : absolute.string());
 }
 
 }  // namespace mpsa::daemon

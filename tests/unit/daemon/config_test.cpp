@@ -138,7 +138,62 @@ INSTANTIATE_TEST_SUITE_P(
                 "/groups/1/name: duplicate group name 'corp'"},
         BadCase{"string for integer",
                 patch(kGateway, "\"lifetime_s\": 3600", "\"lifetime_s\": \"1h\""),
-                "/groups/0/lifetime_s: must be an integer"}),
+                "/groups/0/lifetime_s: must be an integer"},
+        BadCase{"esp v6 not v6",
+                patch(kCpe, "\"esp_address\": \"100.64.1.2\"",
+                      "\"esp_address\": \"100.64.1.2\", \"esp_address_v6\": \"100.64.1.3\""),
+                "/underlay/esp_address_v6: must be an IPv6 address"},
+        BadCase{"cpe group id", patch(kCpe, "\"api\"", "\"group\": {\"id\": 70000}, \"api\""),
+                "/group/id: must be between 1 and 65535"},
+        BadCase{"cpe group typo", patch(kCpe, "\"api\"", "\"group\": {\"nmae\": \"x\"}, \"api\""),
+                "/group/nmae: unknown key"},
+        BadCase{"overlay source family",
+                patch(kCpe, "\"api\"", "\"overlay_source_v4\": \"2001:db8::1\", \"api\""),
+                "/overlay_source_v4: must be an IPv4 address"},
+        BadCase{"overlay source v6 family",
+                patch(kCpe, "\"api\"", "\"overlay_source_v6\": \"10.0.0.1\", \"api\""),
+                "/overlay_source_v6: must be an IPv6 address"},
+        BadCase{"static route prefix",
+                patch(kCpe, "\"api\"",
+                      "\"static_routes\": [{\"prefix\": \"10.1.0.0\", \"peer\": \"100.64.1.3\"}], "
+                      "\"api\""),
+                "/static_routes/0/prefix: must be ADDRESS/LENGTH"},
+        BadCase{
+            "static route host bits",
+            patch(kCpe, "\"api\"",
+                  "\"static_routes\": [{\"prefix\": \"10.1.0.1/16\", \"peer\": \"100.64.1.3\"}], "
+                  "\"api\""),
+            "/static_routes/0/prefix: host bits set"},
+        BadCase{
+            "static route length",
+            patch(kCpe, "\"api\"",
+                  "\"static_routes\": [{\"prefix\": \"10.1.0.0/33\", \"peer\": \"100.64.1.3\"}], "
+                  "\"api\""),
+            "/static_routes/0/prefix: prefix length must be 0-32"},
+        BadCase{"static route peer",
+                patch(kCpe, "\"api\"",
+                      "\"static_routes\": [{\"prefix\": \"10.1.0.0/16\"}, {\"prefix\": "
+                      "\"10.2.0.0/16\", \"peer\": \"cpe2\"}], \"api\""),
+                "/static_routes/1/peer: must be an IP address"},
+        BadCase{
+            "static route missing peer",
+            patch(kCpe, "\"api\"", "\"static_routes\": [{\"prefix\": \"10.1.0.0/16\"}], \"api\""),
+            "/static_routes/0/peer: is required"},
+        BadCase{"frr enabled type", patch(kCpe, "\"release\": \"8.4\"", "\"enabled\": 1"),
+                "/frr/enabled: must be true or false"},
+        BadCase{"bgp child sa on cpe",
+                patch(kCpe, "\"api\"", "\"bgp_child_sa\": {\"enabled\": true}, \"api\""),
+                "/bgp_child_sa: is gateway configuration"},
+        BadCase{
+            "bgp child sa protocol",
+            patch(kGateway, "\"groups\"", "\"bgp_child_sa\": {\"protocol\": \"udp\"}, \"groups\""),
+            "/bgp_child_sa/protocol: must be \"tcp\""},
+        BadCase{"group on gateway",
+                patch(kGateway, "\"groups\"", "\"group\": {\"id\": 2}, \"groups\""),
+                "/group: is CPE configuration"},
+        BadCase{"static routes on gateway",
+                patch(kGateway, "\"groups\"", "\"static_routes\": [], \"groups\""),
+                "/static_routes: is CPE configuration"}),
     [](const auto& param_info) {
         std::string n = param_info.param.name;
         for (auto& ch : n) {
@@ -146,6 +201,69 @@ INSTANTIATE_TEST_SUITE_P(
         }
         return n;
     });
+
+TEST(Config, CpeDefaultsForNewFields) {
+    auto cfg = parse_config(kCpe);
+    ASSERT_TRUE(cfg) << errors_of(kCpe);
+    EXPECT_EQ(cfg->group.name, "default");
+    EXPECT_EQ(cfg->group.id, 1u);
+    EXPECT_TRUE(cfg->frr.enabled);
+    EXPECT_TRUE(cfg->esp_address_v6.empty());
+    EXPECT_TRUE(cfg->static_routes.empty());
+}
+
+TEST(Config, CpeOptionalFields) {
+    const std::string json =
+        patch(patch(kCpe, "\"esp_address\": \"100.64.1.2\"",
+                    "\"esp_address\": \"100.64.1.2\", \"esp_address_v6\": \"2001:db8:1::2\""),
+              "\"api\"",
+              R"("group": {"name": "corp", "id": 7}, "overlay_source_v4": "10.1.0.1",
+           "overlay_source_v6": "2001:db8:a::1",
+           "static_routes": [{"prefix": "10.2.0.0/16", "peer": "100.64.1.3"},
+                             {"prefix": "2001:db8:b::/48", "peer": "100.64.1.3"}],
+           "api")");
+    auto cfg = parse_config(patch(json, "\"release\": \"8.4\"", "\"enabled\": false"));
+    ASSERT_TRUE(cfg) << errors_of(json);
+    EXPECT_EQ(cfg->esp_address_v6, "2001:db8:1::2");
+    EXPECT_EQ(cfg->group.name, "corp");
+    EXPECT_EQ(cfg->group.id, 7u);
+    EXPECT_EQ(cfg->overlay_source_v4, "10.1.0.1");
+    EXPECT_EQ(cfg->overlay_source_v6, "2001:db8:a::1");
+    ASSERT_EQ(cfg->static_routes.size(), 2u);
+    EXPECT_EQ(cfg->static_routes[1].prefix, "2001:db8:b::/48");
+    EXPECT_EQ(cfg->static_routes[1].peer, "100.64.1.3");
+    EXPECT_FALSE(cfg->frr.enabled);
+}
+
+TEST(Config, GatewayBgpChildSa) {
+    auto cfg = parse_config(kGateway);
+    ASSERT_TRUE(cfg);
+    EXPECT_TRUE(cfg->bgp_child_sa.enabled);
+    EXPECT_EQ(cfg->bgp_child_sa.protocol, "tcp");
+    const std::string off =
+        patch(kGateway, "\"groups\"", "\"bgp_child_sa\": {\"enabled\": false}, \"groups\"");
+    cfg = parse_config(off);
+    ASSERT_TRUE(cfg) << errors_of(off);
+    EXPECT_FALSE(cfg->bgp_child_sa.enabled);
+}
+
+TEST(Config, RelativePathsAnchoredAtBaseDir) {
+    const std::string json = patch(patch(kGateway, "/etc/mpsa/psk", "psk"), "\"groups\"",
+                                   "\"state_dir\": \"state\", \"groups\"");
+    auto cfg = parse_config(json, "/etc/mpsa/../mpsa");
+    ASSERT_TRUE(cfg) << errors_of(json);
+    EXPECT_EQ(cfg->credentials.psk_file, "/etc/mpsa/psk");
+    EXPECT_EQ(cfg->state_dir, "/etc/mpsa/state");
+    // absolute paths stay as written
+    cfg = parse_config(kGateway, "/somewhere");
+    ASSERT_TRUE(cfg);
+    EXPECT_EQ(cfg->credentials.psk_file, "/etc/mpsa/psk");
+    EXPECT_EQ(cfg->state_dir, "/var/lib/mpsa");
+    // without a base dir nothing is rewritten
+    cfg = parse_config(json);
+    ASSERT_TRUE(cfg);
+    EXPECT_EQ(cfg->credentials.psk_file, "psk");
+}
 
 TEST(Config, ReportsEveryErrorAtOnce) {
     auto r = parse_config(R"({"role": "gateway", "identity": 5, "bogus": 1})");

@@ -51,10 +51,34 @@ struct GroupConfig {
 };
 
 struct FrrConfig {
+    bool enabled = true;           // CPE: false = no zebra client, static_routes only
     std::string release = "auto";  // "auto" (vtysh 'show version') or e.g. "8.4", "10.2"
     std::string zserv_path = "/run/frr/zserv.api";
     std::string vtysh_path = "/usr/bin/vtysh";
     friend bool operator==(const FrrConfig&, const FrrConfig&) = default;
+};
+
+// CPE: the overlay group this node belongs to. MPSA_PUT carries no group id, so the CPE names
+// its group (if_id, table and rule derive from the id) and must agree with the gateway.
+struct CpeGroup {
+    std::string name = "default";
+    std::uint32_t id = 1;  // 1..65535
+    friend bool operator==(const CpeGroup&, const CpeGroup&) = default;
+};
+
+// CPE: a destination reached through an ESP peer without FRR ("prefix D via ESP peer P").
+struct StaticRoute {
+    std::string prefix;  // CIDR, host bits zero
+    std::string peer;    // the peer's ESP address
+    friend bool operator==(const StaticRoute&, const StaticRoute&) = default;
+};
+
+// Gateway: the CHILD_SA carrying the CPE-gateway iBGP session (draft 4.1): transport mode, traffic
+// selectors narrowed to <CPE address> <-> <gateway address>, TCP.
+struct BgpChildSaConfig {
+    bool enabled = true;
+    std::string protocol = "tcp";  // only "tcp" (BGP) for now
+    friend bool operator==(const BgpChildSaConfig&, const BgpChildSaConfig&) = default;
 };
 
 struct Timers {
@@ -78,8 +102,14 @@ struct Config {
     std::string gateway_identity;
     std::string underlay_interface;  // xfrm interfaces are bound to it
     std::string esp_address;         // this CPE's ESP endpoint (= its BGP next-hop)
+    std::string esp_address_v6;      // optional IPv6 ESP endpoint (IPv6 next-hops)
+    CpeGroup group;
+    std::string overlay_source_v4;  // optional preferred source of IPv4 overlay routes
+    std::string overlay_source_v6;  // optional preferred source of IPv6 overlay routes
+    std::vector<StaticRoute> static_routes;
     // gateway only
     std::vector<GroupConfig> groups;
+    BgpChildSaConfig bgp_child_sa;
     FrrConfig frr;
     ApiEndpoint api;
     Timers timers;
@@ -95,7 +125,10 @@ struct ConfigError {
 };
 
 // Parses and validates; on failure returns every problem found, not just the first.
-[[nodiscard]] tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view json);
+// base_dir, if not empty, anchors relative file paths (credentials, keylog_file, state_dir).
+[[nodiscard]] tl::expected<Config, std::vector<ConfigError>> parse_config(
+    std::string_view json, const std::string& base_dir = {});
+// Relative file paths in the file are relative to the file's own directory.
 [[nodiscard]] tl::expected<Config, std::vector<ConfigError>> load_config_file(
     const std::string& path);
 
