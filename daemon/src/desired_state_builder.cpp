@@ -85,18 +85,19 @@ struct PeerChoice {
     DestinationState state = DestinationState::kBlockedPeerUnresolved;
 };
 
-// ECMP: one out policy can only point at one peer, so take the lowest usable next-hop; the
-// choice depends on the input only, which keeps the diff stable.
+// ECMP: one out policy can only point at one peer, so take the lowest usable next-hop (one of a
+// family we have an ESP address of, resolved); the choice depends on the input only, which keeps
+// the diff stable.
 PeerChoice choose_peer(const std::set<bgp_glue::IpAddress>& peers, const OverlayRoutes& overlay,
-                       const xfrm::IpAddress& own) {
+                       const NodeFacts& node) {
     PeerChoice choice;
-    bool any_same_family = false;
+    bool any_reachable_family = false;
     for (const auto& candidate : peers) {
         const auto address = peer_address(candidate);
         if (!choice.peer) choice.peer = address;
-        if (address.family != own.family) continue;
-        if (!any_same_family) {
-            any_same_family = true;
+        if (!node.esp_address_of(address.family)) continue;
+        if (!any_reachable_family) {
+            any_reachable_family = true;
             choice.peer = address;
         }
         if (overlay.resolved(candidate)) {
@@ -105,8 +106,8 @@ PeerChoice choose_peer(const std::set<bgp_glue::IpAddress>& peers, const Overlay
             return choice;
         }
     }
-    choice.state = any_same_family ? DestinationState::kBlockedPeerUnresolved
-                                   : DestinationState::kBlockedFamilyMismatch;
+    choice.state = any_reachable_family ? DestinationState::kBlockedPeerUnresolved
+                                        : DestinationState::kBlockedFamilyMismatch;
     return choice;
 }
 
@@ -119,6 +120,26 @@ xfrm::Rule rule(xfrm::Family family, std::uint32_t priority, std::uint32_t table
 }
 
 }  // namespace
+
+std::vector<xfrm::IpAddress> NodeFacts::esp_addresses() const {
+    std::vector<xfrm::IpAddress> addresses{esp_address};
+    if (esp_address_v6 && esp_address_v6->family != esp_address.family) {
+        addresses.push_back(*esp_address_v6);
+    }
+    return addresses;
+}
+
+std::optional<xfrm::IpAddress> NodeFacts::esp_address_of(xfrm::Family family) const {
+    for (const auto& address : esp_addresses()) {
+        if (address.family == family) return address;
+    }
+    return std::nullopt;
+}
+
+bool NodeFacts::is_own_esp_address(const xfrm::IpAddress& address) const {
+    const auto own = esp_addresses();
+    return std::find(own.begin(), own.end(), address) != own.end();
+}
 
 std::string_view to_string(DestinationState state) {
     switch (state) {
@@ -140,7 +161,7 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     GroupDesiredState out;
     out.layout = layout;
     xfrm::State& state = out.state;
-    const auto& own = node.esp_address;
+    const auto own_addresses = node.esp_addresses();
 
     state.add(xfrm::XfrmInterface{layout.interface_name, layout.if_id, node.underlay_interface,
                                   node.interface_mtu});
@@ -148,12 +169,15 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     // Inbound: one SA per SPI (daddr, SPI) -- the kernel cannot hold one per sender. Its source
     // is the wildcard address because the kernel's template check (xfrm_state_ok ->
     // xfrm_state_addr_cmp) compares a tunnel template's source with the SA's source, not with
-    // the packet's outer source; see the in/fwd templates below.
+    // the packet's outer source; see the in/fwd templates below. A dual-stack CPE receives on
+    // both of its ESP addresses: one SA each, same SPI and keys (the SA key includes daddr).
     for (const auto spi : sas.desired.inbound_spis) {
         const auto* record = find_record(sas.records, spi);
         if (!usable_record(record, now, false)) continue;
         out.inbound_spis.push_back(spi);
-        state.add(group_sa(layout, *record, any_address(own.family), own));
+        for (const auto& own : own_addresses) {
+            state.add(group_sa(layout, *record, any_address(own.family), own));
+        }
     }
     const mpsa::CpeGroupSa* outbound = nullptr;
     if (sas.desired.outbound_spi) {
@@ -169,14 +193,14 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     for (const auto& [prefix, peers] : overlay.routes()) {
         // Our own prefixes come back from the route reflector with our own next-hop.
         const bool own_prefix = std::any_of(peers.begin(), peers.end(), [&](const auto& peer) {
-            return peer_address(peer) == own;
+            return node.is_own_esp_address(peer_address(peer));
         });
         if (own_prefix) continue;
         for (const auto& peer : peers) excluded.insert(peer_address(peer));
 
         const auto destination = to_xfrm(prefix);
         const auto family = destination.family();
-        auto choice = choose_peer(peers, overlay, own);
+        auto choice = choose_peer(peers, overlay, node);
         if (choice.state == DestinationState::kEncrypted && outbound == nullptr) {
             choice.state = DestinationState::kBlockedNoOutboundSa;
         }
@@ -186,6 +210,9 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         // a route that would send it in the clear.
         auto out_policy =
             policy(layout, xfrm::Direction::kOut, any_prefix(family), destination, destination);
+        // The own address that reaches the chosen peer (the primary one when it is blocked).
+        const auto own = node.esp_address_of(choice.peer ? choice.peer->family : family)
+                             .value_or(node.esp_address);
         if (choice.state == DestinationState::kEncrypted) {
             out_policy.templates.push_back(
                 tunnel_template(layout, own, *choice.peer, outbound->spi));
@@ -205,6 +232,9 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         // the SA's src 0.0.0.0 -> both dropped; SA src=B -> only B passes; a second inbound SA with
         // the same daddr/SPI -> EEXIST.
         // Template SPI 0: during a rollover both the old and the new inbound SA are accepted.
+        // The template's daddr is not compared with the SA's (xfrm_state_ok), so on a dual-stack
+        // CPE this template accepts the inbound SA of either own address; it names the one of
+        // the chosen peer's family to say where the traffic is expected.
         for (const auto dir : {xfrm::Direction::kIn, xfrm::Direction::kFwd}) {
             auto in_policy = policy(layout, dir, destination, any_prefix(family), destination);
             in_policy.templates.push_back(tunnel_template(layout, any_address(own.family), own, 0));
@@ -232,7 +262,7 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     // resolve P either, so no SA and no ESP towards P exists. Checked in the VM: with
     // 0.0.0.0/0 dev mpsa<id> in the group table, ESP to B leaves via the underlay with these
     // rules and is captured into the overlay (encrypted to the advertising member) without.
-    excluded.erase(own);
+    for (const auto& own : own_addresses) excluded.erase(own);
     for (const auto& address : excluded) {
         if (address.unspecified()) continue;
         auto r = rule(address.family, kPeerExclusionRulePriority, kMainTable);

@@ -615,6 +615,88 @@ TEST_F(DaemonDesiredState, AeadSuiteUsesTheKernelsRfc4106Algorithm) {
     EXPECT_FALSE(sa.auth);
 }
 
+TEST_F(DaemonDesiredState, DualStackReachesEachPeerFromTheOwnAddressOfItsFamily) {
+    node_.esp_address_v6 = IpAddress::from("2001:db8:ff::1");
+    install(kSpiA);
+    // As the lab advertises: IPv4 prefixes with IPv4 next-hops, IPv6 ones with IPv6 next-hops.
+    overlay_.set_route(bp(kB.lan4), {ba(kB.esp)});
+    overlay_.set_route(bp(kB.lan6), {ba("2001:db8:ff::2")});
+    overlay_.set_resolved(ba(kB.esp), true);
+    overlay_.set_resolved(ba("2001:db8:ff::2"), true);
+    // Our own prefixes reflected back with either of our next-hops: skipped.
+    overlay_.set_route(bp("10.1.0.0/24"), {ba("192.0.2.1")});
+    overlay_.set_route(bp("fd00:1::/64"), {ba("2001:db8:ff::1")});
+    const auto group = build();
+
+    xfrm::State expected;
+    expected.add(xfrm::XfrmInterface{"mpsa1", kIfId, "eth1", 0});
+    expected.add(expected_sa(kSpiA, "0.0.0.0", "192.0.2.1"));
+    expected.add(expected_sa(kSpiA, "::", "2001:db8:ff::1"));
+    expected.add(expected_sa(kSpiA, "192.0.2.1", kB.esp));
+    expected.add(expected_sa(kSpiA, "2001:db8:ff::1", "2001:db8:ff::2"));
+    expected.add(expected_out(kB.lan4, 10008, "192.0.2.1", kB.esp, kSpiA));
+    expected.add(expected_out(kB.lan6, 10064, "2001:db8:ff::1", "2001:db8:ff::2", kSpiA));
+    for (auto dir : {Direction::kIn, Direction::kFwd}) {
+        expected.add(expected_in(dir, kB.lan4, 10008, "0.0.0.0", "192.0.2.1"));
+        expected.add(expected_in(dir, kB.lan6, 10064, "::", "2001:db8:ff::1"));
+    }
+    expected.add(expected_route(kB.lan4));
+    expected.add(expected_route(kB.lan6));
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254, "192.0.2.2/32"));
+    expected.add(expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8:ff::2/128"));
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254, "198.51.100.10/32"));
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18500, kIfId));
+    expected.add(expected_rule(xfrm::Family::kIpv6, 18500, kIfId));
+    EXPECT_TRUE(group.state.sas == expected.sas);
+    EXPECT_EQ(group.state.policies, expected.policies);
+    EXPECT_EQ(group.state.routes, expected.routes);
+    EXPECT_EQ(group.state.rules, expected.rules) << "no exclusion rule for our own addresses";
+    EXPECT_TRUE(group.state == expected);
+    ASSERT_EQ(group.destinations.size(), 2U);
+    for (const auto& d : group.destinations) {
+        EXPECT_EQ(d.state, DestinationState::kEncrypted) << d.destination.to_string();
+    }
+}
+
+TEST_F(DaemonDesiredState, DualStackFamilyMismatchOnlyWithoutAnOwnAddressOfThePeersFamily) {
+    install(kSpiA);
+    overlay_.set_route(bp("fd00:9::/64"), {ba("2001:db8::9")});
+    overlay_.set_resolved(ba("2001:db8::9"), true);
+    EXPECT_EQ(build().destinations.at(0).state, DestinationState::kBlockedFamilyMismatch);
+
+    node_.esp_address_v6 = IpAddress::from("2001:db8::1");
+    auto group = build();
+    EXPECT_EQ(group.destinations.at(0).state, DestinationState::kEncrypted);
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "fd00:9::/64")->templates.at(0).src,
+              IpAddress::from("2001:db8::1"));
+
+    // ECMP over both families: the lowest resolved next-hop wins, whatever its family.
+    overlay_.set_route(bp("10.9.0.0/24"), {ba("192.0.2.9"), ba("2001:db8::9")});
+    group = build();
+    const auto* out = find_policy(group.state, Direction::kOut, "10.9.0.0/24");
+    EXPECT_EQ(out->templates.at(0).dst, IpAddress::from("2001:db8::9")) << "192.0.2.9 unresolved";
+    EXPECT_EQ(out->templates.at(0).src, IpAddress::from("2001:db8::1"));
+    overlay_.set_resolved(ba("192.0.2.9"), true);
+    group = build();
+    out = find_policy(group.state, Direction::kOut, "10.9.0.0/24");
+    EXPECT_EQ(out->templates.at(0).dst, IpAddress::from("192.0.2.9"));
+    EXPECT_EQ(out->templates.at(0).src, IpAddress::from("192.0.2.1"));
+}
+
+TEST_F(DaemonDesiredState, DualStackRolloverKeepsBothInboundAddressesPerSpi) {
+    node_.esp_address_v6 = IpAddress::from("2001:db8:ff::1");
+    install(kSpiA);
+    advance(seconds(100));
+    install(kSpiB);
+    const auto group = build();
+    EXPECT_EQ(group.inbound_spis, (std::vector<std::uint32_t>{kSpiA, kSpiB}));
+    for (const auto spi : {kSpiA, kSpiB}) {
+        EXPECT_TRUE(group.state.sas.contains(sa_key("192.0.2.1", spi)));
+        EXPECT_TRUE(group.state.sas.contains(sa_key("2001:db8:ff::1", spi)));
+    }
+    EXPECT_EQ(group.state.sas.size(), 4U);
+}
+
 TEST(DaemonOverlayRoutes, AppliesTheRouteModelsChangeStream) {
     OverlayRoutes overlay;
     const auto d = bp("10.2.0.0/24");

@@ -5,8 +5,10 @@
 //
 // Per group (layout from group_layout.hpp):
 //  - xfrm interface mpsa<id> on the underlay, if_id = group_if_id(id);
-//  - one inbound SA per valid inbound SPI: daddr = own ESP address, tunnel, replay window 0;
-//  - one outbound SA per peer P actually used by a destination: daddr = P, the outbound SPI;
+//  - one inbound SA per valid inbound SPI and own ESP address (a dual-stack CPE has one IPv4
+//    and one IPv6 ESP address: two inbound SAs with the same SPI and keys), tunnel, replay 0;
+//  - one outbound SA per peer P actually used by a destination: daddr = P, saddr = our ESP
+//    address of P's family, the outbound SPI;
 //  - per destination D via P: policy out (dst D -> tmpl own->P, outbound SPI), policies in and
 //    fwd (src D, tmpl dst own); a D whose peer has no usable SA gets an out `block` policy;
 //  - route D dev mpsa<id> in the group's table (kept for blocked D as well, so traffic reaches
@@ -33,7 +35,10 @@ namespace mpsa::daemon {
 
 // Static facts about this CPE, from its configuration.
 struct NodeFacts {
-    xfrm::IpAddress esp_address;      // our ESP endpoint = the BGP next-hop we advertise
+    xfrm::IpAddress esp_address;  // our ESP endpoint = the BGP next-hop we advertise
+    // A second ESP address of the other family (dual-stack underlay): peers of either family are
+    // reached from the own address of their family.
+    std::optional<xfrm::IpAddress> esp_address_v6;
     std::string underlay_interface;   // the xfrm interfaces are bound to it
     std::uint32_t interface_mtu = 0;  // 0: kernel default
     // Addresses (besides the members' ESP addresses) that must never be routed into an overlay,
@@ -42,12 +47,18 @@ struct NodeFacts {
     // Preferred source of overlay routes for traffic this CPE originates (a LAN address).
     std::optional<xfrm::IpAddress> overlay_source_v4;
     std::optional<xfrm::IpAddress> overlay_source_v6;
+
+    // esp_address, then esp_address_v6 if set (and of another family).
+    [[nodiscard]] std::vector<xfrm::IpAddress> esp_addresses() const;
+    // Our ESP address of `family`, if we have one.
+    [[nodiscard]] std::optional<xfrm::IpAddress> esp_address_of(xfrm::Family family) const;
+    [[nodiscard]] bool is_own_esp_address(const xfrm::IpAddress& address) const;
 };
 
 enum class DestinationState : std::uint8_t {
     kEncrypted,              // out policy allows, via `peer`, with the outbound SPI
     kBlockedPeerUnresolved,  // no next-hop resolved by zebra
-    kBlockedFamilyMismatch,  // no next-hop of our ESP address' family (cannot build an SA)
+    kBlockedFamilyMismatch,  // no next-hop of a family we have an ESP address of (no SA)
     kBlockedNoOutboundSa,    // the group has no valid outbound SA (none yet, or expired)
 };
 [[nodiscard]] std::string_view to_string(DestinationState state);
