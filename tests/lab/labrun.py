@@ -17,14 +17,26 @@ Supported containerlab schema (anything else is a clear error, never silently ig
                      /etc/mpsa/ is copied into the node directory (<node dir>/etc/mpsa/...)
       startup-config FRR integrated config (same as a bind to /etc/frr/frr.conf)
       exec           shell commands run in the node's namespace, in order, after links exist
-      env            environment for `exec` commands
+      env            environment for `exec` commands; MPSA_START: later marks a node whose FRR
+                     and mpsad start only on `start-node` (a CPE joining a running lab)
       labels         recorded (tests may read them)
   topology.links[].endpoints           ["nodeA:ifA", "nodeB:ifB"] -> veth pair
+
+mpsad: a node binding /etc/mpsa/mpsad.json runs `mpsad -c <node dir>/etc/mpsa/mpsad.json` after
+its FRR daemons, if the lab was brought up with --mpsad PATH (or $MPSA_MPSAD). The node's copy of
+the JSON is rewritten so that the node keeps to its own directory: every string naming a file
+under /etc/mpsa/ points into <node dir>/etc/mpsa/, state_dir is <node dir>/state, frr.zserv_path
+is the node's zebra socket, a unix: API socket and ike.keylog_file live in <node dir>.
+Its stdout/stderr go to <node dir>/log/mpsad.log (appended, one header line per start).
   mgmt, prefix, ports, cmd, entrypoint, network-mode: not supported in namespace mode (error)
 
 Usage:
-  labrun.py up TOPOLOGY [--name N] [--state-dir DIR] [--no-frr] [--json]
+  labrun.py up TOPOLOGY [--name N] [--state-dir DIR] [--no-frr] [--mpsad PATH]
   labrun.py down STATE_DIR
+  labrun.py start-node STATE_DIR NODE      start a MPSA_START=later node's FRR + mpsad
+  labrun.py start-mpsad STATE_DIR NODE     start mpsad on a node where it is not running
+  labrun.py kill-mpsad STATE_DIR NODE [--signal KILL|TERM|...]   (waits for it to exit)
+  labrun.py restart-mpsad STATE_DIR NODE [--signal KILL|TERM]   kill, then start again
   labrun.py exec STATE_DIR NODE -- CMD...
   labrun.py vtysh STATE_DIR NODE -c CMD [-c CMD...]
   labrun.py gc                          remove labs whose creating process is gone
@@ -72,6 +84,7 @@ class Node:
     exec_cmds: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    start_later: bool = False  # env MPSA_START=later: FRR and mpsad wait for `start-node`
     frr_files: dict[str, Path] = field(default_factory=dict)  # daemons / frr.conf / vtysh.conf
     other_binds: dict[str, Path] = field(default_factory=dict)  # dst -> src
 
@@ -144,6 +157,10 @@ def parse_topology(path: str | Path) -> Topology:
         node.exec_cmds = list(execs)
         node.env = {str(k): str(v) for k, v in (spec.get("env") or {}).items()}
         node.labels = {str(k): str(v) for k, v in (spec.get("labels") or {}).items()}
+        start = node.env.get("MPSA_START", "now")
+        if start not in ("now", "later"):
+            raise LabError(f"{where}.env.MPSA_START: must be 'now' or 'later', got {start!r}")
+        node.start_later = start == "later"
         for i, bind in enumerate(spec.get("binds") or []):
             parts = str(bind).split(":")
             if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("ro", "rw")):
@@ -353,9 +370,166 @@ def start_frr(lab: Lab, node: Node) -> list[str]:
     return daemons
 
 
+# ----------------------------------------------------------------------------- mpsad
+
+MPSAD_CONF = "/etc/mpsa/mpsad.json"
+
+
+def _private_path(node_dir: Path, value: str) -> str:
+    """/etc/mpsa/<rest> -> <node dir>/etc/mpsa/<rest> (containerlab binds land there)."""
+    return str(node_dir / value.lstrip("/")) if value.startswith("/etc/mpsa/") else value
+
+
+def rewrite_mpsad_config(doc: dict[str, Any], node_dir: Path) -> dict[str, Any]:
+    """The node's private copy of mpsad.json: the same configuration, but every path it names is
+    the node's own (see the module docstring), so nodes never share a file or a socket."""
+    def walk(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return _private_path(node_dir, v) if isinstance(v, str) else v
+    out = walk(doc)
+    out["state_dir"] = str(node_dir / "state")
+    frr = out.setdefault("frr", {})
+    if isinstance(frr, dict):
+        frr["zserv_path"] = str(node_dir / "frr" / "zserv.api")
+    api = out.get("api")
+    if isinstance(api, dict) and str(api.get("listen", "")).startswith("unix:"):
+        api["listen"] = "unix:" + str(node_dir / "mpsad-api.sock")
+    ike = out.get("ike")
+    if isinstance(ike, dict) and ike.get("keylog_file"):
+        ike["keylog_file"] = str(node_dir / "log" / "ike-keylog.txt")
+    return out
+
+
+def _mpsad_api(conf: dict[str, Any]) -> tuple[str, int] | str:
+    """(host, port) of the TCP status API, or the unix socket path."""
+    listen = str((conf.get("api") or {}).get("listen", "127.0.0.1:7979"))
+    if listen.startswith("unix:"):
+        return listen[5:]
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def _tcp_listening(pid: int, host: str, port: int) -> bool:
+    """Whether the process's network namespace has a TCP listener on host:port (reads
+    /proc/<pid>/net/tcp{,6}: no process start, which costs ~50 ms in the VM)."""
+    want_port = f"{port:04X}"
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            return False
+        for line in lines:
+            f = line.split()
+            if len(f) > 3 and f[3] == "0A" and f[1].endswith(":" + want_port):
+                return True
+    return False
+
+
+def pid_alive(pid: int) -> bool:
+    """True while pid runs (a zombie child of ours is reaped and counts as gone)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _node_conf_sources(lab: "Lab", node: str) -> dict[str, str]:
+    return lab.state["nodes"][node].get("binds", {})
+
+
+def mpsad_log(lab: "Lab", node: str) -> Path:
+    return lab.node_dir(node) / "log" / "mpsad.log"
+
+
+def start_mpsad(lab: "Lab", node: str, wait_s: float = 30) -> int | None:
+    """Starts mpsad on node (if it binds mpsad.json and the lab has an mpsad binary); waits until
+    its status API listens. Returns the pid, or None when this node runs no mpsad."""
+    binary = lab.state.get("mpsad")
+    nstate = lab.state["nodes"][node]
+    if not binary or MPSAD_CONF not in nstate.get("binds", {}):
+        return None
+    old = nstate.get("mpsad_pid")
+    if old and pid_alive(old):
+        raise LabError(f"{node}: mpsad already runs (pid {old})")
+    nd = lab.node_dir(node)
+    src = Path(nstate["binds"][MPSAD_CONF])
+    try:
+        doc = json.loads(src.read_text())
+    except ValueError as e:
+        raise LabError(f"{node}: {MPSAD_CONF} is not JSON: {e}") from e
+    conf = rewrite_mpsad_config(doc, nd)
+    private = nd / "mpsad.json"
+    private.write_text(json.dumps(conf, indent=2) + "\n")
+    (nd / "state").mkdir(exist_ok=True)
+    log = mpsad_log(lab, node)
+    log.parent.mkdir(exist_ok=True)
+    with log.open("a") as f:
+        f.write(f"=== labrun: starting {binary} -c {private} at {time.time():.3f}\n")
+        f.flush()
+        proc = subprocess.Popen(["ip", "netns", "exec", lab.netns(node), binary, "-c",
+                                 str(private)], stdin=subprocess.DEVNULL, stdout=f,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    # `ip netns exec` execs the command: proc.pid is mpsad's pid.
+    nstate["mpsad_pid"] = proc.pid
+    nstate["mpsad_config"] = str(private)
+    lab.save()
+    api = _mpsad_api(conf)
+
+    def ready() -> bool:
+        if not pid_alive(proc.pid):
+            tail = "".join(log.read_text().splitlines(keepends=True)[-20:])
+            raise LabError(f"{node}: mpsad exited during start-up; {log}:\n{tail}")
+        if isinstance(api, str):
+            return Path(api).exists()
+        return _tcp_listening(proc.pid, *api)
+    wait_for(ready, wait_s, f"{node}: mpsad's status API {api}", interval=0.1)
+    return proc.pid
+
+
+def kill_mpsad(lab: "Lab", node: str, sig: int = signal.SIGTERM, wait_s: float = 20) -> int:
+    """Signals the node's mpsad and waits until it is gone. Returns the pid it had."""
+    pid = lab.state["nodes"][node].get("mpsad_pid")
+    if not pid or not pid_alive(pid):
+        raise LabError(f"{node}: mpsad is not running")
+    os.kill(pid, sig)
+    wait_for(lambda: not pid_alive(pid), wait_s, f"{node}: mpsad (pid {pid}) to exit")
+    return pid
+
+
+def start_node(lab: "Lab", node: str) -> None:
+    """Starts a node marked MPSA_START=later: its FRR daemons, then its mpsad."""
+    nstate = lab.state["nodes"].get(node)
+    if nstate is None:
+        raise LabError(f"no node '{node}' in lab {lab.state['name']}")
+    if nstate.get("started", True):
+        raise LabError(f"{node}: already started")
+    topo = parse_topology(lab.state["topology"])
+    n = topo.nodes[node]
+    if n.frr_files and lab.state.get("frr", True):
+        nstate["frr"] = start_frr(lab, n)
+    nstate["started"] = True
+    lab.save()
+    start_mpsad(lab, node)
+
+
 def lab_up(topo_path: str, name: str | None = None, state_dir: str | None = None,
-           with_frr: bool = True) -> Lab:
+           with_frr: bool = True, mpsad: str | None = None) -> Lab:
+    """Builds the lab. mpsad: the binary to run on nodes that bind /etc/mpsa/mpsad.json (None:
+    no mpsad, e.g. for FRR-only tests on a kernel without ESP)."""
     topo = parse_topology(topo_path)
+    if mpsad is not None:
+        mpsad = str(Path(mpsad).resolve())
+        if not os.access(mpsad, os.X_OK):
+            raise LabError(f"mpsad binary {mpsad} is not executable")
     run_id = secrets.token_hex(3)
     lab_name = name or f"{topo.name}-{run_id}"
     sdir = Path(state_dir) if state_dir else STATE_ROOT / lab_name
@@ -364,13 +538,13 @@ def lab_up(topo_path: str, name: str | None = None, state_dir: str | None = None
     sdir.mkdir(parents=True, exist_ok=True)
     state = {
         "name": lab_name, "topology": str(topo.path), "owner_pid": os.getppid(),
-        "created": time.time(), "nodes": {}, "links": [],
+        "created": time.time(), "nodes": {}, "links": [], "frr": with_frr, "mpsad": mpsad,
     }
     lab = Lab(sdir, state)
     for n in topo.nodes.values():
         state["nodes"][n.name] = {
             "netns": f"{lab_name}-{n.name}", "labels": n.labels, "image": n.image,
-            "frr": [], "binds": {},
+            "frr": [], "binds": {}, "started": not n.start_later,
         }
     lab.save()  # recorded before anything is created, so `down` can always clean up
     try:
@@ -412,9 +586,12 @@ def lab_up(topo_path: str, name: str | None = None, state_dir: str | None = None
         lab.save()
         if with_frr:
             for n in topo.nodes.values():
-                if n.frr_files:
+                if n.frr_files and not n.start_later:
                     state["nodes"][n.name]["frr"] = start_frr(lab, n)
                     lab.save()
+        for n in topo.nodes.values():
+            if not n.start_later:
+                start_mpsad(lab, n.name)
     except BaseException:
         lab_down(sdir)
         raise
@@ -491,6 +668,17 @@ def main(argv: list[str]) -> int:
     up.add_argument("--name")
     up.add_argument("--state-dir")
     up.add_argument("--no-frr", action="store_true")
+    up.add_argument("--mpsad", default=os.environ.get("MPSA_MPSAD"),
+                    help="mpsad binary for nodes binding /etc/mpsa/mpsad.json ($MPSA_MPSAD)")
+    for verb, text in (("start-node", "start a node marked MPSA_START=later (FRR, mpsad)"),
+                       ("start-mpsad", "start mpsad on a node"),
+                       ("kill-mpsad", "signal a node's mpsad and wait for it to exit"),
+                       ("restart-mpsad", "kill a node's mpsad, then start it again")):
+        sp = sub.add_parser(verb, help=text)
+        sp.add_argument("state_dir")
+        sp.add_argument("node")
+        if verb in ("kill-mpsad", "restart-mpsad"):
+            sp.add_argument("--signal", default="TERM", help="TERM (default), KILL, ...")
     down = sub.add_parser("down", help="tear a lab down")
     down.add_argument("state_dir")
     ex = sub.add_parser("exec", help="run a command in a node")
@@ -507,8 +695,23 @@ def main(argv: list[str]) -> int:
     args = ap.parse_args(argv)
     try:
         if args.cmd == "up":
-            lab = lab_up(args.topology, args.name, args.state_dir, not args.no_frr)
+            lab = lab_up(args.topology, args.name, args.state_dir, not args.no_frr, args.mpsad)
             print(lab.state_dir)
+        elif args.cmd in ("start-node", "start-mpsad", "kill-mpsad", "restart-mpsad"):
+            lab = Lab.load(args.state_dir)
+            lab.netns(args.node)  # a clear error for an unknown node
+            if args.cmd == "start-node":
+                start_node(lab, args.node)
+            if args.cmd in ("kill-mpsad", "restart-mpsad"):
+                try:
+                    sig = signal.Signals["SIG" + args.signal.upper().removeprefix("SIG")]
+                except KeyError:
+                    raise LabError(f"unknown signal {args.signal}") from None
+                kill_mpsad(lab, args.node, sig)
+            if args.cmd in ("start-mpsad", "restart-mpsad"):
+                if start_mpsad(lab, args.node) is None:
+                    raise LabError(f"{args.node}: no mpsad here (no {MPSAD_CONF} bind, or the "
+                                   "lab was brought up without --mpsad)")
         elif args.cmd == "down":
             problems = lab_down(args.state_dir)
             for p in problems:
@@ -530,6 +733,8 @@ def main(argv: list[str]) -> int:
             print(json.dumps({
                 "name": topo.name,
                 "nodes": {n.name: {"exec": len(n.exec_cmds), "frr": sorted(n.frr_files),
+                                   "mpsad": MPSAD_CONF in n.other_binds,
+                                   "start": "later" if n.start_later else "now",
                                    "daemons": parse_daemons_file(n.frr_files.get("daemons"))
                                    if n.frr_files else []}
                           for n in topo.nodes.values()},

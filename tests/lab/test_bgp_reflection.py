@@ -3,7 +3,10 @@
 
 The gateway is a route reflector with dynamic neighbours (bgp listen range); every CPE's LAN
 prefix, IPv4 and IPv6, must reach every other CPE with next-hop = the advertising CPE's underlay
-address, and zebra must install it in the CPE's kernel. Afterwards the teardown must leave no
+address (IPv6 too, although the one session is IPv4: the CPEs' outbound route-map sets their
+IPv6 underlay address as next-hop), and zebra must install it in the CPE's kernel. Then cpe4,
+marked MPSA_START=later, joins (`start-node`: its FRR starts, nothing else is reconfigured) and
+every CPE, cpe4 included, must have the others' prefixes. Afterwards the teardown must leave no
 namespace and no process behind.
 """
 
@@ -18,6 +21,7 @@ import labrun  # noqa: E402
 
 TOPO = HERE.parents[1] / "containerlab" / "mpsa-3cpe.clab.yml"
 CPES = {"cpe1": 1, "cpe2": 2, "cpe3": 3}
+LATE_CPE = ("cpe4", 4)
 DEADLINE_S = 30
 
 
@@ -39,6 +43,22 @@ def bgp_nexthops(lab, node, afi, prefix):
     return hops
 
 
+def wait_converged(lab, what: str) -> bool:
+    t0 = time.monotonic()
+    left = missing(lab)
+    while left and time.monotonic() - t0 < DEADLINE_S:
+        time.sleep(0.2)
+        left = missing(lab)
+    if left:
+        print("FAIL: %s: not reflected within %ds:\n  %s" % (what, DEADLINE_S, "\n  ".join(left)))
+        print(lab.vtysh("gw", "show bgp summary"))
+        return False
+    n = len(CPES)
+    print(f"{what}: all {n * (n - 1) * 2} reflected routes present in BGP and FIB after "
+          f"{time.monotonic() - t0:.2f}s")
+    return True
+
+
 def missing(lab):
     out = []
     for cpe in CPES:
@@ -55,28 +75,20 @@ def missing(lab):
 
 
 def main() -> int:
-    lab = labrun.lab_up(TOPO)
+    lab = labrun.lab_up(TOPO)  # no mpsad: FRR only (this kernel may lack ESP)
     namespaces = [n["netns"] for n in lab.state["nodes"].values()]
     ok = False
     try:
-        t0 = time.monotonic()
-        left = missing(lab)
-        while left and time.monotonic() - t0 < DEADLINE_S:
-            time.sleep(0.2)
-            left = missing(lab)
-        if left:
-            print("FAIL: not reflected within %ds:\n  %s" % (DEADLINE_S, "\n  ".join(left)))
-            print(lab.vtysh("gw", "show bgp summary"))
-        else:
-            print(f"all {len(CPES) * 4} reflected routes present in BGP and FIB after "
-                  f"{time.monotonic() - t0:.2f}s")
+        if wait_converged(lab, "3 CPEs"):
             # The gateway holds no per-CPE configuration: all three are dynamic neighbours.
             summary = lab.vtysh_json("gw", "show bgp ipv4 unicast summary json")
             dyn = summary.get("dynamicPeers", 0)
             if dyn != 3:
                 print(f"FAIL: expected 3 dynamic IPv4 neighbours on gw, got {dyn}")
             else:
-                ok = True
+                labrun.start_node(lab, LATE_CPE[0])
+                CPES[LATE_CPE[0]] = LATE_CPE[1]
+                ok = wait_converged(lab, f"{LATE_CPE[0]} joined")
     finally:
         problems = labrun.lab_down(lab.state_dir)
     existing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout

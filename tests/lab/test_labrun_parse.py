@@ -27,8 +27,13 @@ class ParseShippedTopology(unittest.TestCase):
     def test_mpsa_3cpe(self):
         topo = labrun.parse_topology(REPO / "containerlab" / "mpsa-3cpe.clab.yml")
         self.assertEqual(topo.name, "mpsa-3cpe")
-        self.assertEqual(set(topo.nodes), {"isp", "gw", "cpe1", "cpe2", "cpe3", "h1", "h2", "h3"})
-        self.assertEqual(len(topo.links), 7)
+        self.assertEqual(set(topo.nodes), {"isp", "gw", "cpe1", "cpe2", "cpe3", "cpe4",
+                                           "h1", "h2", "h3", "h4"})
+        self.assertEqual(len(topo.links), 9)
+        self.assertEqual([n for n, v in topo.nodes.items() if v.start_later], ["cpe4"])
+        for name in ("gw", "cpe1", "cpe2", "cpe3", "cpe4"):
+            self.assertEqual(set(topo.nodes[name].other_binds),
+                             {"/etc/mpsa/mpsad.json", "/etc/mpsa/psk"}, name)
         gw = topo.nodes["gw"]
         self.assertEqual(set(gw.frr_files), {"daemons", "frr.conf"})
         self.assertEqual(labrun.parse_daemons_file(gw.frr_files["daemons"]), ["zebra", "bgpd"])
@@ -37,7 +42,40 @@ class ParseShippedTopology(unittest.TestCase):
         self.assertEqual(topo.nodes["cpe1"].image, "mpsa/node:latest")  # from defaults
 
 
+class MpsadConfigRewrite(unittest.TestCase):
+    def test_paths_become_the_nodes_own(self):
+        nd = Path("/tmp/lab/nodes/cpe1")
+        doc = {"role": "cpe", "credentials": {"psk_file": "/etc/mpsa/psk"},
+               "ike": {"listen": ["100.64.1.2"], "keylog_file": "/var/log/k"},
+               "frr": {"release": "8.4", "zserv_path": "/run/frr/zserv.api"},
+               "api": {"listen": "unix:/run/mpsa/api.sock"}, "state_dir": "/var/lib/mpsa",
+               "static_routes": [{"prefix": "10.9.0.0/24", "peer": "100.64.9.2"}]}
+        out = labrun.rewrite_mpsad_config(doc, nd)
+        self.assertEqual(out["credentials"]["psk_file"], "/tmp/lab/nodes/cpe1/etc/mpsa/psk")
+        self.assertEqual(out["state_dir"], "/tmp/lab/nodes/cpe1/state")
+        self.assertEqual(out["frr"], {"release": "8.4",
+                                      "zserv_path": "/tmp/lab/nodes/cpe1/frr/zserv.api"})
+        self.assertEqual(out["api"]["listen"], "unix:/tmp/lab/nodes/cpe1/mpsad-api.sock")
+        self.assertEqual(out["ike"]["keylog_file"], "/tmp/lab/nodes/cpe1/log/ike-keylog.txt")
+        self.assertEqual(out["ike"]["listen"], ["100.64.1.2"])
+        self.assertEqual(out["static_routes"], doc["static_routes"])
+        self.assertEqual(doc["state_dir"], "/var/lib/mpsa")  # the original is untouched
+
+    def test_tcp_api_kept(self):
+        out = labrun.rewrite_mpsad_config({"api": {"listen": "127.0.0.1:7979"}}, Path("/n"))
+        self.assertEqual(out["api"]["listen"], "127.0.0.1:7979")
+        self.assertEqual(labrun._mpsad_api(out), ("127.0.0.1", 7979))
+        self.assertEqual(labrun._mpsad_api({"api": {"listen": "[::1]:80"}}), ("::1", 80))
+
+
 class ParseErrors(unittest.TestCase):
+    def test_bad_start_marker(self):
+        self.assertLabError("""
+            name: t
+            topology:
+              nodes: {a: {env: {MPSA_START: sometime}}}
+            """, "MPSA_START: must be 'now' or 'later'")
+
     def assertLabError(self, text, fragment, files=None):
         with self.assertRaises(labrun.LabError) as ctx:
             labrun.parse_topology(write_topo(text, files))
