@@ -9,14 +9,14 @@
 #include <array>
 #include <limits>
 
+#include "hmac_cache.hpp"
+
 namespace mpsa::ike {
 namespace {
 
 struct OsslFree {
     void operator()(EVP_CIPHER* p) const { EVP_CIPHER_free(p); }
     void operator()(EVP_CIPHER_CTX* p) const { EVP_CIPHER_CTX_free(p); }
-    void operator()(EVP_MAC* p) const { EVP_MAC_free(p); }
-    void operator()(EVP_MAC_CTX* p) const { EVP_MAC_CTX_free(p); }
 };
 template <typename T>
 using Owned = std::unique_ptr<T, OsslFree>;
@@ -42,14 +42,26 @@ const char* integ_digest(IntegId id) {
     return nullptr;
 }
 
-// A cipher context with the key loaded once; each message only sets the IV (cheap re-init).
-Owned<EVP_CIPHER_CTX> keyed_cipher(const char* name, ByteView key, bool encrypt) {
-    Owned<EVP_CIPHER> cipher(EVP_CIPHER_fetch(nullptr, name, nullptr));
+// Algorithms are fetched from OpenSSL's default library context once and kept (fetching
+// takes locks and a name lookup each time); they are immutable and shared by all transforms.
+const EVP_CIPHER* fetched_cipher(EncrId encr, unsigned key_bits) {
+    static EVP_CIPHER* const kAes128Gcm = EVP_CIPHER_fetch(nullptr, "AES-128-GCM", nullptr);
+    static EVP_CIPHER* const kAes256Gcm = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+    static EVP_CIPHER* const kAes128Cbc = EVP_CIPHER_fetch(nullptr, "AES-128-CBC", nullptr);
+    static EVP_CIPHER* const kAes256Cbc = EVP_CIPHER_fetch(nullptr, "AES-256-CBC", nullptr);
+    if (encr == EncrId::kAesGcm16) return key_bits == 128 ? kAes128Gcm : kAes256Gcm;
+    return key_bits == 128 ? kAes128Cbc : kAes256Cbc;
+}
+
+// A cipher context keyed for one message. Transforms keep only their keys, not keyed OpenSSL
+// contexts: a keyed AES-GCM context costs about 1.1 KB, IKE SAs number in the thousands and
+// exchange a message every few seconds at most, so per-message key setup is the better trade.
+Owned<EVP_CIPHER_CTX> keyed_cipher(const EVP_CIPHER* cipher, ByteView key, ByteView iv,
+                                   bool encrypt) {
     Owned<EVP_CIPHER_CTX> ctx(EVP_CIPHER_CTX_new());
-    if (!cipher || !ctx) return nullptr;
-    const int ok = encrypt
-                       ? EVP_EncryptInit_ex2(ctx.get(), cipher.get(), key.data(), nullptr, nullptr)
-                       : EVP_DecryptInit_ex2(ctx.get(), cipher.get(), key.data(), nullptr, nullptr);
+    if (cipher == nullptr || !ctx) return nullptr;
+    const int ok = encrypt ? EVP_EncryptInit_ex2(ctx.get(), cipher, key.data(), iv.data(), nullptr)
+                           : EVP_DecryptInit_ex2(ctx.get(), cipher, key.data(), iv.data(), nullptr);
     if (ok != 1 || EVP_CIPHER_CTX_get_key_length(ctx.get()) != static_cast<int>(key.size()))
         return nullptr;
     // IKE pads itself (RFC 7296 3.14); OpenSSL's PKCS#7 padding must stay off.
@@ -74,11 +86,12 @@ bool cipher_update(EVP_CIPHER_CTX* ctx, ByteView in, std::uint8_t* out) {
 // AES-CBC + truncated HMAC (RFC 7296 3.14).
 class CbcHmacTransform final : public SkTransform {
   public:
-    CbcHmacTransform(Owned<EVP_CIPHER_CTX> encrypt, Owned<EVP_CIPHER_CTX> decrypt,
-                     Owned<EVP_MAC_CTX> mac, std::size_t icv_length)
-        : encrypt_(std::move(encrypt)),
-          decrypt_(std::move(decrypt)),
-          mac_(std::move(mac)),
+    CbcHmacTransform(const EVP_CIPHER* cipher, SecretBytes encr_key, SecretBytes integ_key,
+                     const char* digest, std::size_t icv_length)
+        : cipher_(cipher),
+          encr_key_(std::move(encr_key)),
+          integ_key_(std::move(integ_key)),
+          digest_(digest),
           icv_length_(icv_length) {}
 
     std::size_t iv_length() const override { return kAesBlock; }
@@ -90,8 +103,8 @@ class CbcHmacTransform final : public SkTransform {
         Bytes body(kAesBlock + plaintext.size() + icv_length_);
         if (RAND_bytes(body.data(), static_cast<int>(kAesBlock)) != 1)
             return tl::unexpected(SkError::kCrypto);
-        if (EVP_EncryptInit_ex2(encrypt_.get(), nullptr, nullptr, body.data(), nullptr) != 1 ||
-            !cipher_update(encrypt_.get(), plaintext, body.data() + kAesBlock))
+        auto ctx = keyed_cipher(cipher_, encr_key_.view(), ByteView(body.data(), kAesBlock), true);
+        if (!ctx || !cipher_update(ctx.get(), plaintext, body.data() + kAesBlock))
             return tl::unexpected(SkError::kCrypto);
         const ByteView iv_and_ciphertext(body.data(), kAesBlock + plaintext.size());
         if (!compute_icv(aad, iv_and_ciphertext, body.data() + iv_and_ciphertext.size()))
@@ -112,9 +125,9 @@ class CbcHmacTransform final : public SkTransform {
         if (!constant_time_equal(ByteView(icv.data(), icv_length_), body.last(icv_length_)))
             return tl::unexpected(SkError::kIntegrityFailed);
         Bytes plaintext(ciphertext_length);
-        if (EVP_DecryptInit_ex2(decrypt_.get(), nullptr, nullptr, body.data(), nullptr) != 1 ||
-            !cipher_update(decrypt_.get(), body.subspan(kAesBlock, ciphertext_length),
-                           plaintext.data()))
+        auto ctx = keyed_cipher(cipher_, encr_key_.view(), body.first(kAesBlock), false);
+        if (!ctx ||
+            !cipher_update(ctx.get(), body.subspan(kAesBlock, ciphertext_length), plaintext.data()))
             return tl::unexpected(SkError::kCrypto);
         return plaintext;
     }
@@ -124,32 +137,30 @@ class CbcHmacTransform final : public SkTransform {
     bool compute_icv(ByteView aad, ByteView iv_and_ciphertext, std::uint8_t* out) {
         std::array<std::uint8_t, EVP_MAX_MD_SIZE> full{};
         std::size_t full_length = 0;
-        // A null key re-initialises HMAC with the key given at construction.
-        if (EVP_MAC_init(mac_.get(), nullptr, 0, nullptr) != 1 ||
-            (!aad.empty() && EVP_MAC_update(mac_.get(), aad.data(), aad.size()) != 1) ||
-            EVP_MAC_update(mac_.get(), iv_and_ciphertext.data(), iv_and_ciphertext.size()) != 1 ||
-            EVP_MAC_final(mac_.get(), full.data(), &full_length, full.size()) != 1 ||
+        auto ctx = detail::new_hmac(digest_);
+        if (!ctx || EVP_MAC_init(ctx.get(), integ_key_.data(), integ_key_.size(), nullptr) != 1 ||
+            (!aad.empty() && EVP_MAC_update(ctx.get(), aad.data(), aad.size()) != 1) ||
+            EVP_MAC_update(ctx.get(), iv_and_ciphertext.data(), iv_and_ciphertext.size()) != 1 ||
+            EVP_MAC_final(ctx.get(), full.data(), &full_length, full.size()) != 1 ||
             full_length < icv_length_)
             return false;
         std::copy_n(full.data(), icv_length_, out);
+        OPENSSL_cleanse(full.data(), full.size());
         return true;
     }
 
-    Owned<EVP_CIPHER_CTX> encrypt_;
-    Owned<EVP_CIPHER_CTX> decrypt_;
-    Owned<EVP_MAC_CTX> mac_;
+    const EVP_CIPHER* cipher_;
+    SecretBytes encr_key_;
+    SecretBytes integ_key_;
+    const char* digest_;
     std::size_t icv_length_;
 };
 
 // AES-GCM with a 16-octet ICV in IKEv2 (RFC 5282).
 class GcmTransform final : public SkTransform {
   public:
-    GcmTransform(Owned<EVP_CIPHER_CTX> encrypt, Owned<EVP_CIPHER_CTX> decrypt, SecretBytes salt,
-                 std::uint64_t iv_mask)
-        : encrypt_(std::move(encrypt)),
-          decrypt_(std::move(decrypt)),
-          salt_(std::move(salt)),
-          iv_mask_(iv_mask) {}
+    GcmTransform(const EVP_CIPHER* cipher, SecretBytes key, SecretBytes salt, std::uint64_t iv_mask)
+        : cipher_(cipher), key_(std::move(key)), salt_(std::move(salt)), iv_mask_(iv_mask) {}
 
     std::size_t iv_length() const override { return kGcmIvLength; }
     std::size_t icv_length() const override { return kGcmIcvLength; }
@@ -164,13 +175,12 @@ class GcmTransform final : public SkTransform {
             body[i] = static_cast<std::uint8_t>(iv >> (8 * (kGcmIvLength - 1 - i)));
         const auto nonce = make_nonce(ByteView(body.data(), kGcmIvLength));
         int final_length = 0;
-        if (EVP_EncryptInit_ex2(encrypt_.get(), nullptr, nullptr, nonce.data(), nullptr) != 1 ||
-            !cipher_update(encrypt_.get(), aad, nullptr) ||
-            !cipher_update(encrypt_.get(), plaintext, body.data() + kGcmIvLength) ||
-            EVP_EncryptFinal_ex(encrypt_.get(), body.data() + kGcmIvLength + plaintext.size(),
+        auto ctx = keyed_cipher(cipher_, key_.view(), nonce, true);
+        if (!ctx || !cipher_update(ctx.get(), aad, nullptr) ||
+            !cipher_update(ctx.get(), plaintext, body.data() + kGcmIvLength) ||
+            EVP_EncryptFinal_ex(ctx.get(), body.data() + kGcmIvLength + plaintext.size(),
                                 &final_length) != 1 ||
-            EVP_CIPHER_CTX_ctrl(encrypt_.get(), EVP_CTRL_AEAD_GET_TAG,
-                                static_cast<int>(kGcmIcvLength),
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kGcmIcvLength),
                                 body.data() + kGcmIvLength + plaintext.size()) != 1)
             return tl::unexpected(SkError::kCrypto);
         return body;
@@ -184,16 +194,16 @@ class GcmTransform final : public SkTransform {
         std::array<std::uint8_t, kGcmIcvLength> tag{};
         std::copy_n(body.data() + kGcmIvLength + ciphertext_length, kGcmIcvLength, tag.data());
         Bytes plaintext(ciphertext_length);
-        if (EVP_DecryptInit_ex2(decrypt_.get(), nullptr, nullptr, nonce.data(), nullptr) != 1 ||
-            !cipher_update(decrypt_.get(), aad, nullptr) ||
-            !cipher_update(decrypt_.get(), body.subspan(kGcmIvLength, ciphertext_length),
+        auto ctx = keyed_cipher(cipher_, key_.view(), nonce, false);
+        if (!ctx || !cipher_update(ctx.get(), aad, nullptr) ||
+            !cipher_update(ctx.get(), body.subspan(kGcmIvLength, ciphertext_length),
                            plaintext.data()) ||
-            EVP_CIPHER_CTX_ctrl(decrypt_.get(), EVP_CTRL_AEAD_SET_TAG,
-                                static_cast<int>(kGcmIcvLength), tag.data()) != 1)
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kGcmIcvLength),
+                                tag.data()) != 1)
             return tl::unexpected(SkError::kCrypto);
         int final_length = 0;
-        if (EVP_DecryptFinal_ex(decrypt_.get(), plaintext.data() + ciphertext_length,
-                                &final_length) != 1) {
+        if (EVP_DecryptFinal_ex(ctx.get(), plaintext.data() + ciphertext_length, &final_length) !=
+            1) {
             // Never hand out unauthenticated plaintext.
             OPENSSL_cleanse(plaintext.data(), plaintext.size());
             return tl::unexpected(SkError::kIntegrityFailed);
@@ -210,8 +220,8 @@ class GcmTransform final : public SkTransform {
         return nonce;
     }
 
-    Owned<EVP_CIPHER_CTX> encrypt_;
-    Owned<EVP_CIPHER_CTX> decrypt_;
+    const EVP_CIPHER* cipher_;
+    SecretBytes key_;
     SecretBytes salt_;
     std::uint64_t iv_mask_;
     std::uint64_t next_counter_ = 0;
@@ -323,33 +333,22 @@ tl::expected<std::unique_ptr<SkTransform>, CipherSetupError> make_sk_transform(
     if (encr_key.size() != encr_key_material_length(encr, key_bits) ||
         integ_key.size() != integ_key_length(integ))
         return tl::unexpected(CipherSetupError::kBadKeyLength);
-    const ByteView aes_key(encr_key.data(), key_bits / 8);
+    const EVP_CIPHER* cipher = fetched_cipher(encr, key_bits);
+    if (cipher == nullptr) return tl::unexpected(CipherSetupError::kCrypto);
+    // Check the key once here, so that a per-message failure means an OpenSSL failure only.
+    if (!keyed_cipher(cipher, ByteView(encr_key.data(), key_bits / 8), {}, true))
+        return tl::unexpected(CipherSetupError::kCrypto);
 
     if (encr == EncrId::kAesGcm16) {
-        const char* name = key_bits == 128 ? "AES-128-GCM" : "AES-256-GCM";
-        auto encrypt = keyed_cipher(name, aes_key, true);
-        auto decrypt = keyed_cipher(name, aes_key, false);
         std::uint64_t mask = 0;
-        if (!encrypt || !decrypt ||
-            RAND_bytes(reinterpret_cast<unsigned char*>(&mask), sizeof mask) != 1)
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(&mask), sizeof mask) != 1)
             return tl::unexpected(CipherSetupError::kCrypto);
-        return std::make_unique<GcmTransform>(std::move(encrypt), std::move(decrypt),
+        return std::make_unique<GcmTransform>(cipher, encr_key.slice(0, key_bits / 8),
                                               encr_key.slice(key_bits / 8, kGcmSaltLength), mask);
     }
-
-    const char* name = key_bits == 128 ? "AES-128-CBC" : "AES-256-CBC";
-    auto encrypt = keyed_cipher(name, aes_key, true);
-    auto decrypt = keyed_cipher(name, aes_key, false);
-    Owned<EVP_MAC> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!encrypt || !decrypt || !mac) return tl::unexpected(CipherSetupError::kCrypto);
-    Owned<EVP_MAC_CTX> mac_ctx(EVP_MAC_CTX_new(mac.get()));
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(
-                               OSSL_MAC_PARAM_DIGEST, const_cast<char*>(integ_digest(integ)), 0),
-                           OSSL_PARAM_construct_end()};
-    if (!mac_ctx || EVP_MAC_init(mac_ctx.get(), integ_key.data(), integ_key.size(), params) != 1)
-        return tl::unexpected(CipherSetupError::kCrypto);
-    return std::make_unique<CbcHmacTransform>(std::move(encrypt), std::move(decrypt),
-                                              std::move(mac_ctx), integ_icv_length(integ));
+    if (!detail::new_hmac(integ_digest(integ))) return tl::unexpected(CipherSetupError::kCrypto);
+    return std::make_unique<CbcHmacTransform>(cipher, encr_key.slice(0, key_bits / 8), integ_key,
+                                              integ_digest(integ), integ_icv_length(integ));
 }
 
 }  // namespace mpsa::ike

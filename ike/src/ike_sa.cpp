@@ -1285,7 +1285,22 @@ struct IkeSa::Impl {
         } else {
             receive_request(*g, *header, d);
         }
+        if (state == IkeSaState::kEstablished || state == IkeSaState::kDeleting) {
+            drop_handshake_state();
+        }
         start_next_task();
+    }
+
+    // IKE_SA_INIT/IKE_AUTH inputs (the two messages signed by AUTH, nonces, cookie, DH key) are
+    // not needed once IKE_AUTH is done: freed, so that an established IKE SA stays small.
+    void drop_handshake_state() {
+        if (message1.empty() && message2.empty() && ni.empty() && !dh) return;
+        message1 = Bytes();
+        message2 = Bytes();
+        ni = Bytes();
+        nr = Bytes();
+        cookie = Bytes();
+        dh.reset();
     }
 
     void receive_response(Generation& g, const Header& h, const Datagram& d) {

@@ -30,7 +30,7 @@ void IkeSessions::receive(const Datagram& datagram) {
         header->responder_spi == 0) {
         const HalfOpenKey key{header->initiator_spi, datagram.remote};
         if (auto it = by_init_request_.find(key); it != by_init_request_.end()) {
-            if (IkeSa* sa = find(it->second)) {
+            if (IkeSa* sa = lookup(it->second)) {
                 sa->receive(datagram);  // a retransmission: the cached response again
                 after_call(it->second);
             }
@@ -76,21 +76,21 @@ void IkeSessions::receive(const Datagram& datagram) {
         return;
     }
     const SessionId id = it->second;
-    if (IkeSa* sa = find(id)) {
+    if (IkeSa* sa = lookup(id)) {
         sa->receive(datagram);
         after_call(id);
     }
 }
 
 void IkeSessions::on_timer() {
+    refresh_touched();
     const TimePoint now = clock_.now();
     std::vector<SessionId> due;
-    for (const auto& [id, sa] : sessions_) {
-        const auto t = sa->next_timer();
-        if (t && *t <= now) due.push_back(id);
+    for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) {
+        due.push_back(it->second);
     }
     for (const SessionId id : due) {
-        if (IkeSa* sa = find(id)) {
+        if (IkeSa* sa = lookup(id)) {
             sa->on_timer();
             after_call(id);
         }
@@ -98,13 +98,41 @@ void IkeSessions::on_timer() {
 }
 
 std::optional<TimePoint> IkeSessions::next_timer() const {
-    // A linear scan: fine for thousands of SAs per timer tick; a heap when it is not.
-    std::optional<TimePoint> next;
-    for (const auto& [id, sa] : sessions_) {
-        const auto t = sa->next_timer();
-        if (t && (!next || *t < *next)) next = t;
+    refresh_touched();
+    if (timers_.empty()) return std::nullopt;
+    return timers_.begin()->first;
+}
+
+void IkeSessions::reschedule(SessionId id) {
+    index_timer(id, lookup(id));
+}
+
+IkeSa* IkeSessions::lookup(SessionId id) const {
+    const auto it = sessions_.find(id);
+    return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+void IkeSessions::index_timer(SessionId id, const IkeSa* sa) const {
+    const auto next = sa != nullptr ? sa->next_timer() : std::nullopt;
+    const auto it = timer_of_.find(id);
+    if (it != timer_of_.end()) {
+        if (next && *next == it->second) return;
+        timers_.erase({it->second, id});
+        if (!next) {
+            timer_of_.erase(it);
+            return;
+        }
+        it->second = *next;
+    } else {
+        if (!next) return;
+        timer_of_.emplace(id, *next);
     }
-    return next;
+    timers_.emplace(*next, id);
+}
+
+void IkeSessions::refresh_touched() const {
+    for (const SessionId id : touched_) index_timer(id, lookup(id));
+    touched_.clear();
 }
 
 std::vector<Datagram> IkeSessions::take_outgoing() {
@@ -116,8 +144,9 @@ std::vector<SessionEvent> IkeSessions::take_events() {
 }
 
 IkeSa* IkeSessions::find(SessionId id) {
-    const auto it = sessions_.find(id);
-    return it == sessions_.end() ? nullptr : it->second.get();
+    IkeSa* sa = lookup(id);
+    if (sa != nullptr && (touched_.empty() || touched_.back() != id)) touched_.push_back(id);
+    return sa;
 }
 
 void IkeSessions::after_call(SessionId id) {
@@ -139,8 +168,10 @@ void IkeSessions::after_call(SessionId id) {
     if (down) {
         spis_of_.erase(id);
         sessions_.erase(it);
+        index_timer(id, nullptr);
         return;
     }
+    index_timer(id, &sa);
     for (const auto spi : sa.local_spis()) {
         if (spi == 0) continue;
         by_local_spi_[spi] = id;

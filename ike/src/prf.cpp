@@ -6,6 +6,8 @@
 
 #include <memory>
 
+#include "hmac_cache.hpp"
+
 namespace mpsa::ike {
 namespace {
 
@@ -22,11 +24,6 @@ const char* digest_name(PrfId id) {
     }
     return "SHA2-256";
 }
-
-struct MacDeleter {
-    void operator()(EVP_MAC* m) const { EVP_MAC_free(m); }
-    void operator()(EVP_MAC_CTX* c) const { EVP_MAC_CTX_free(c); }
-};
 
 }  // namespace
 
@@ -74,18 +71,12 @@ std::size_t prf_output_length(PrfId id) {
 }
 
 tl::expected<SecretBytes, PrfError> prf(PrfId id, ByteView key, ByteView data) {
-    // EVP_MAC_fetch is cached by OpenSSL's default library context after the first call.
-    std::unique_ptr<EVP_MAC, MacDeleter> mac(EVP_MAC_fetch(nullptr, "HMAC", nullptr));
-    if (!mac) return tl::unexpected(PrfError::kCrypto);
-    std::unique_ptr<EVP_MAC_CTX, MacDeleter> ctx(EVP_MAC_CTX_new(mac.get()));
+    auto ctx = detail::new_hmac(digest_name(id));
     if (!ctx) return tl::unexpected(PrfError::kCrypto);
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-                                                            const_cast<char*>(digest_name(id)), 0),
-                           OSSL_PARAM_construct_end()};
     // HMAC with an empty key is legal (and used by some test vectors); OpenSSL wants non-null.
     static const std::uint8_t kEmpty = 0;
     const std::uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
-    if (EVP_MAC_init(ctx.get(), key_ptr, key.size(), params) != 1)
+    if (EVP_MAC_init(ctx.get(), key_ptr, key.size(), nullptr) != 1)
         return tl::unexpected(PrfError::kCrypto);
     if (!data.empty() && EVP_MAC_update(ctx.get(), data.data(), data.size()) != 1)
         return tl::unexpected(PrfError::kCrypto);

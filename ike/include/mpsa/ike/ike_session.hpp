@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -64,9 +65,12 @@ class IkeSessions {
     [[nodiscard]] std::vector<SessionEvent> take_events();
 
     // nullptr once the IKE SA is down and its events were collected. After driving the SA
-    // directly (send_notifies(), rekey_ike_sa(), close(), ...), call collect(id).
+    // directly (send_notifies(), rekey_ike_sa(), close(), ...), call collect(id); an SA looked
+    // up here has its timer re-read at the next next_timer()/on_timer() either way.
     [[nodiscard]] IkeSa* find(SessionId id);
     void collect(SessionId id) { after_call(id); }
+    // Re-reads the SA's next timer only (for a caller that drained its output itself).
+    void reschedule(SessionId id);
     [[nodiscard]] std::size_t size() const { return sessions_.size(); }
     [[nodiscard]] std::size_t half_open() const { return half_open_.size(); }
     [[nodiscard]] const SessionCounters& counters() const { return counters_; }
@@ -81,8 +85,11 @@ class IkeSessions {
                                                       b.remote.address.octets, b.remote.port);
         }
     };
-    // Collects the SA's output, re-indexes its SPIs and forgets it once down.
+    // Collects the SA's output, re-indexes its SPIs and timer and forgets it once down.
     void after_call(SessionId id);
+    IkeSa* lookup(SessionId id) const;
+    void index_timer(SessionId id, const IkeSa* sa) const;
+    void refresh_touched() const;
 
     const Clock& clock_;
     CookieGuard cookies_;
@@ -91,6 +98,12 @@ class IkeSessions {
     std::unordered_map<SessionId, std::unique_ptr<IkeSa>> sessions_;
     std::unordered_map<std::uint64_t, SessionId> by_local_spi_;
     std::unordered_map<SessionId, std::vector<std::uint64_t>> spis_of_;
+    // Timer index: every SA's next_timer() as of its last call, ordered, so that a timer scan
+    // or re-arm costs O(log n), not a pass over all SAs. SAs handed out by find() may have
+    // changed without us seeing it: they are re-read lazily (a cache, hence mutable).
+    mutable std::set<std::pair<TimePoint, SessionId>> timers_;
+    mutable std::unordered_map<SessionId, TimePoint> timer_of_;
+    mutable std::vector<SessionId> touched_;
     // Half-open responder SAs by their IKE_SA_INIT request, for retransmitted requests.
     std::map<HalfOpenKey, SessionId> by_init_request_;
     std::unordered_map<SessionId, HalfOpenKey> half_open_;
