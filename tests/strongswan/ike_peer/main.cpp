@@ -403,6 +403,9 @@ int main(int argc, char** argv) {
     ike::SaManager* manager_ptr = nullptr;
     ike::SaManagerConfig manager_config;
     manager_config.endpoint.addresses.push_back(*local_ip);
+    // Kernel CHILD_SAs with UDP encapsulation need the kernel to take ESP-in-UDP off the NAT-T
+    // socket (UDP_ENCAP_ESPINUDP); without it, our inbound SA never sees a packet.
+    manager_config.endpoint.options.esp_in_udp = install == "kernel";
     auto manager = ike::SaManager::open(
         io, clock, random, manager_config,
         [&](const ike::Endpoint&, const ike::Endpoint&) {
