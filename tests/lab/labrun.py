@@ -442,8 +442,11 @@ def pid_alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _node_conf_sources(lab: "Lab", node: str) -> dict[str, str]:
-    return lab.state["nodes"][node].get("binds", {})
+def deep_merge(base: Any, override: Any) -> Any:
+    """override's values replace base's; objects merge key by key (lists are replaced)."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {**base, **{k: deep_merge(base.get(k), v) for k, v in override.items()}}
+    return override
 
 
 def mpsad_log(lab: "Lab", node: str) -> Path:
@@ -466,6 +469,8 @@ def start_mpsad(lab: "Lab", node: str, wait_s: float = 30) -> int | None:
         doc = json.loads(src.read_text())
     except ValueError as e:
         raise LabError(f"{node}: {MPSAD_CONF} is not JSON: {e}") from e
+    # Test-only changes (e.g. a short group lifetime), recorded in the state by lab_up.
+    doc = deep_merge(doc, lab.state.get("mpsad_overrides", {}).get(node, {}))
     conf = rewrite_mpsad_config(doc, nd)
     private = nd / "mpsad.json"
     private.write_text(json.dumps(conf, indent=2) + "\n")
@@ -522,9 +527,11 @@ def start_node(lab: "Lab", node: str) -> None:
 
 
 def lab_up(topo_path: str, name: str | None = None, state_dir: str | None = None,
-           with_frr: bool = True, mpsad: str | None = None) -> Lab:
+           with_frr: bool = True, mpsad: str | None = None,
+           mpsad_overrides: dict[str, dict[str, Any]] | None = None) -> Lab:
     """Builds the lab. mpsad: the binary to run on nodes that bind /etc/mpsa/mpsad.json (None:
-    no mpsad, e.g. for FRR-only tests on a kernel without ESP)."""
+    no mpsad, e.g. for FRR-only tests on a kernel without ESP). mpsad_overrides: per node, JSON
+    merged into its mpsad.json copy (tests: short lifetimes...)."""
     topo = parse_topology(topo_path)
     if mpsad is not None:
         mpsad = str(Path(mpsad).resolve())
@@ -539,6 +546,7 @@ def lab_up(topo_path: str, name: str | None = None, state_dir: str | None = None
     state = {
         "name": lab_name, "topology": str(topo.path), "owner_pid": os.getppid(),
         "created": time.time(), "nodes": {}, "links": [], "frr": with_frr, "mpsad": mpsad,
+        "mpsad_overrides": mpsad_overrides or {},
     }
     lab = Lab(sdir, state)
     for n in topo.nodes.values():
