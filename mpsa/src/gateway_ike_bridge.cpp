@@ -32,16 +32,28 @@ GatewayIkeBridge::GatewayIkeBridge(const Clock& clock, RandomSource& random)
 GatewayIkeBridge::~GatewayIkeBridge() = default;
 
 AttachedIkeSa GatewayIkeBridge::attach(ike::IkeSa& sa, const ike::IkeSaConfig& local_config) {
+    return attach([object = &sa]() { return object; }, local_config);
+}
+
+AttachedIkeSa GatewayIkeBridge::attach(SaLookup lookup, const ike::IkeSaConfig& local_config) {
     const AttachedIkeSa handle = next_attached_++;
     Attached& attached = attached_[handle];
-    attached.sa = &sa;
+    attached.lookup = std::move(lookup);
     attached.local_sent_vendor_id = peer_supports_mpsa(local_config.vendor_ids);
-    if (sa.state() == ike::IkeSaState::kEstablished && sa.peer_id()) {
+    ike::IkeSa* sa = attached.lookup();
+    if (sa && sa->state() == ike::IkeSaState::kEstablished && sa->peer_id()) {
         // Attached after its IkeSaUp was taken: join now from what the SA knows.
-        on_up(handle, attached,
-              ike::IkeSaUp{sa.spis(), *sa.peer_id(), sa.remote_endpoint(), sa.peer_vendor_ids()});
+        on_up(
+            handle, attached,
+            ike::IkeSaUp{sa->spis(), *sa->peer_id(), sa->remote_endpoint(), sa->peer_vendor_ids()});
     }
     return handle;
+}
+
+std::optional<IkeSaId> GatewayIkeBridge::generation(AttachedIkeSa sa) const {
+    const auto it = attached_.find(sa);
+    if (it == attached_.end()) return std::nullopt;
+    return it->second.generation;
 }
 
 void GatewayIkeBridge::detach(AttachedIkeSa sa) {
@@ -136,6 +148,11 @@ std::optional<RequestHandle> GatewayIkeBridge::send_mpsa_put(IkeSaId ike_sa, con
     }
     const AttachedIkeSa handle = g->second;
     Attached& attached = attached_.at(handle);
+    ike::IkeSa* sa = attached.lookup();
+    if (sa == nullptr) {  // destroyed by the engine; its IkeSaDown is on its way
+        ++counters_.send_refused;
+        return std::nullopt;
+    }
     auto data = encode_mpsa_put_data(put);  // SecretBytes: wiped when it goes out of scope
     if (!data) {
         ++counters_.send_refused;
@@ -150,7 +167,7 @@ std::optional<RequestHandle> GatewayIkeBridge::send_mpsa_put(IkeSaId ike_sa, con
     notify.data.assign(data->data(), data->data() + data->size());
     std::vector<ike::NotifyPayload> notifies;
     notifies.push_back(std::move(notify));  // moved, not copied (an initializer_list would copy)
-    const ike::RequestId id = attached.sa->send_notifies(std::move(notifies));
+    const ike::RequestId id = sa->send_notifies(std::move(notifies));
     const RequestHandle request = next_request_++;
     requests_[{handle, id}] = request;
     driven_.insert(handle);

@@ -80,6 +80,8 @@ std::string_view to_string(GroupError error) {
             return "random number generator failed";
         case GroupError::kUnknownGroup:
             return "unknown group";
+        case GroupError::kBadAdoptedSa:
+            return "persisted group SA not adoptable (expired, malformed or SPI in use)";
     }
     return "unknown group error";
 }
@@ -159,6 +161,7 @@ std::optional<GatewayGroupManager::GroupSa> GatewayGroupManager::generate_sa(con
         if (spi >= 256 && !spi_in_use(spi)) sa.spi = spi;  // 1..255 are reserved (RFC 4303)
     }
     if (sa.spi == 0) return std::nullopt;
+    sa.suite = group.config.suite;
     sa.nonce.resize(group.config.nonce_size);
     if (!random_.fill(sa.nonce)) return std::nullopt;
     sa.sk_d = ike::SecretBytes(ike::prf_key_length(group.config.suite.prf));
@@ -183,7 +186,7 @@ std::optional<MpsaPut> GatewayGroupManager::put_for(const Group& group, const Gr
     if (left < seconds(1)) return std::nullopt;
     MpsaPut put;
     put.spi = sa.spi;
-    put.suite = group.config.suite;
+    put.suite = sa.suite;  // what the SA was generated with, even after a config change
     put.nonce = sa.nonce;
     put.sk_d = sa.sk_d;
     put.lifetime_s = static_cast<std::uint32_t>(left.count());
@@ -359,17 +362,123 @@ void GatewayGroupManager::on_ike_sa_down(IkeSaId ike_sa) {
     const std::uint64_t member = it->second;
     const std::string identity = members_[member].identity;
     const TimePoint now = clock_.now();
+    // The identity re-authenticated (a new IKE SA replacing this one, e.g. INITIAL_CONTACT):
+    // it never stopped being a member, so its old IKE SA going away is no leave.
+    const bool still_member = identity_still_connected(identity, member);
     for (auto& group : groups_) {
         if (group.deliveries.erase(member) == 0) continue;
         if (group.distribution) {
             group.distribution->awaiting.erase(member);
             finish_distribution_if_done(group);
         }
-        if (group.config.rekey_on_leave) request_membership_rekey(group, now, identity, false);
+        if (group.config.rekey_on_leave && !still_member)
+            request_membership_rekey(group, now, identity, false);
     }
     std::erase_if(handles_, [member](const auto& h) { return h.second.member == member; });
     member_by_ike_sa_.erase(ike_sa);
     members_.erase(member);
+}
+
+bool GatewayGroupManager::identity_still_connected(const std::string& identity,
+                                                   std::uint64_t except) const {
+    return std::any_of(members_.begin(), members_.end(), [&](const auto& m) {
+        return m.first != except && m.second.identity == identity;
+    });
+}
+
+void GatewayGroupManager::drop_member_from_group(Group& group, std::uint64_t member,
+                                                 TimePoint now) {
+    if (group.deliveries.erase(member) == 0) return;
+    if (group.distribution) {
+        group.distribution->awaiting.erase(member);
+        finish_distribution_if_done(group);
+    }
+    std::erase_if(handles_, [&](const auto& h) {
+        return h.second.member == member && h.second.group == group.config.name;
+    });
+    request_membership_rekey(group, now, members_[member].identity, true);
+}
+
+tl::expected<void, GroupError> GatewayGroupManager::update_group(GroupConfig config) {
+    if (auto ok = validate(config); !ok) return ok;
+    Group* group = find_group(config.name);
+    if (!group) return tl::unexpected(GroupError::kUnknownGroup);
+    const TimePoint now = clock_.now();
+    group->config = std::move(config);
+    const auto matches = [&](const std::string& identity) {
+        const auto& patterns = group->config.member_patterns;
+        return std::any_of(patterns.begin(), patterns.end(),
+                           [&](const std::string& p) { return identity_matches(p, identity); });
+    };
+    for (const auto& [id, member] : members_) {
+        const bool in_group = group->deliveries.contains(id);
+        const bool match = matches(member.identity);
+        if (match && !in_group) {
+            push_to_member(*group, id, now);
+        } else if (!match && in_group) {
+            drop_member_from_group(*group, id, now);
+        }
+    }
+    return {};
+}
+
+std::vector<std::string> GatewayGroupManager::group_names() const {
+    std::vector<std::string> out;
+    for (const auto& g : groups_) out.push_back(g.config.name);
+    return out;
+}
+
+std::vector<GroupSaState> GatewayGroupManager::export_sas() const {
+    std::vector<GroupSaState> out;
+    const auto record = [](const GroupSa& sa) {
+        return GroupSaRecord{sa.spi,        sa.suite,      sa.nonce, sa.sk_d,
+                             sa.created_at, sa.expires_at, sa.roll1, sa.roll2};
+    };
+    for (const auto& g : groups_) {
+        GroupSaState state;
+        state.name = g.config.name;
+        if (g.current) state.current = record(*g.current);
+        if (g.next) state.next = record(*g.next);
+        out.push_back(std::move(state));
+    }
+    return out;
+}
+
+tl::expected<void, GroupError> GatewayGroupManager::adopt_sas(const GroupSaState& state) {
+    Group* group = find_group(state.name);
+    if (!group) return tl::unexpected(GroupError::kUnknownGroup);
+    const TimePoint now = clock_.now();
+    std::set<std::uint32_t> spis_elsewhere;
+    for (const auto& g : groups_) {
+        if (&g == group) continue;
+        if (g.current) spis_elsewhere.insert(g.current->spi);
+        if (g.next) spis_elsewhere.insert(g.next->spi);
+    }
+    const auto usable = [&](const GroupSaRecord& r) {
+        return r.spi >= 256 && !spis_elsewhere.contains(r.spi) &&
+               validate_suite(r.suite, group->config.suite_policy) &&
+               r.nonce.size() >= kMinNonceSize && r.nonce.size() <= kMaxNonceSize &&
+               r.sk_d.size() == ike::prf_key_length(r.suite.prf) && r.created_at <= now &&
+               r.expires_at > r.created_at && r.expires_at - now >= seconds(2) &&
+               r.roll1 >= seconds(0) && r.roll2 >= r.roll1 && r.created_at + r.roll2 < r.expires_at;
+    };
+    if (!state.current || !usable(*state.current)) return tl::unexpected(GroupError::kBadAdoptedSa);
+    if (state.next && (!usable(*state.next) || state.next->spi == state.current->spi ||
+                       state.next->expires_at <= state.current->expires_at))
+        return tl::unexpected(GroupError::kBadAdoptedSa);
+    const auto sa = [](const GroupSaRecord& r) {
+        return GroupSa{r.spi,        r.suite,      r.nonce, r.sk_d,
+                       r.created_at, r.expires_at, r.roll1, r.roll2};
+    };
+    group->current = sa(*state.current);
+    group->next.reset();
+    if (state.next) group->next = sa(*state.next);
+    group->last_rekey_at = group->next ? group->next->created_at : group->current->created_at;
+    group->retry_rekey_at.reset();
+    group->distribution.reset();
+    drop_stale_deliveries(*group);
+    for (auto& [member, deliveries] : group->deliveries) push_to_member(*group, member, now);
+    return {};
 }
 
 void GatewayGroupManager::on_member_removed(std::string_view identity) {
@@ -513,7 +622,41 @@ std::optional<GroupStatus> GatewayGroupManager::status(std::string_view name) co
     if (!group->distribution_samples.empty())
         s.last_distribution_time = group->distribution_samples.back();
     s.pending_rekey_at = group->pending_rekey_at;
+    if (group->current) {
+        s.current_expires_at = group->current->expires_at;
+        s.current_suite = group->current->suite;
+    }
+    if (group->next) {
+        s.next_expires_at = group->next->expires_at;
+        s.next_outbound_at = group->next->created_at + group->next->roll1;
+        s.next_promoted_at = group->next->created_at + group->next->roll2;
+    }
     return s;
+}
+
+std::vector<MemberStatus> GatewayGroupManager::member_status(std::string_view name) const {
+    std::vector<MemberStatus> out;
+    const Group* group = find_group(name);
+    if (!group) return out;
+    for (const auto& [id, deliveries] : group->deliveries) {
+        const auto m = members_.find(id);
+        if (m == members_.end()) continue;
+        MemberStatus status;
+        status.ike_sa = m->second.ike_sa;
+        status.identity = m->second.identity;
+        for (const GroupSa* sa :
+             {group->current ? &*group->current : nullptr, group->next ? &*group->next : nullptr}) {
+            if (!sa) continue;
+            const auto d = deliveries.find(sa->spi);
+            if (d == deliveries.end()) continue;
+            if (d->second.state == DeliveryState::kAcked) status.acked_spi = sa->spi;
+            if (d->second.state == DeliveryState::kInFlight ||
+                d->second.state == DeliveryState::kAwaitingRetry)
+                ++status.pending_puts;
+        }
+        out.push_back(std::move(status));
+    }
+    return out;
 }
 
 std::optional<DeliveryState> GatewayGroupManager::delivery_state(std::string_view name,

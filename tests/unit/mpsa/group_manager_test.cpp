@@ -512,6 +512,136 @@ TEST_F(GroupManagerTest, RekeyRetriedWhenRandomFails) {
     EXPECT_EQ(manager.status("g1")->rekeys, 1U);
 }
 
+TEST_F(GroupManagerTest, ReauthenticationWithSameIdentityIsNoLeave) {
+    ASSERT_TRUE(manager.add_group(base_config()));
+    join_and_ack(1, "cpe-a.example");
+    join_and_ack(2, "cpe-b.example");
+    at(100);
+    // cpe-a comes back with a new IKE SA (INITIAL_CONTACT), then the old one is deleted.
+    manager.on_ike_sa_up(3, "cpe-a.example", true);
+    const auto sent = sender.take();
+    ASSERT_EQ(sent.size(), 1U);  // the current SA, to the new IKE SA
+    EXPECT_EQ(sent[0].ike_sa, 3U);
+    manager.on_put_acked(sent[0].handle);
+    manager.on_ike_sa_down(1);
+    EXPECT_TRUE(sender.take().empty());
+    EXPECT_EQ(manager.status("g1")->rekeys, 0U);
+    EXPECT_FALSE(manager.status("g1")->pending_rekey_at);
+    EXPECT_EQ(manager.status("g1")->members, 2U);
+    // A real leave still rekeys.
+    manager.on_ike_sa_down(3);
+    EXPECT_EQ(manager.status("g1")->rekeys, 1U);
+}
+
+TEST_F(GroupManagerTest, UpdateGroupReevaluatesMembersAndKeepsCurrentSuite) {
+    ASSERT_TRUE(manager.add_group(base_config()));
+    join_and_ack(1, "cpe-a.example");
+    join_and_ack(2, "other-b.example");  // matches no pattern yet
+    EXPECT_EQ(manager.status("g1")->members, 1U);
+    const auto spi = current_spi();
+    at(100);
+    auto changed = base_config();
+    changed.member_patterns = {"other-*.example"};
+    changed.suite = suites::draft_example();
+    ASSERT_TRUE(manager.update_group(changed));
+    // other-b gets the current SA; cpe-a is dropped and the group rekeys (it must not keep
+    // reading the group's traffic).
+    const auto sent = sender.take();
+    ASSERT_FALSE(sent.empty());
+    EXPECT_EQ(sent[0].ike_sa, 2U);
+    EXPECT_EQ(sent[0].spi, spi);
+    EXPECT_EQ(manager.status("g1")->members, 1U);
+    EXPECT_EQ(manager.status("g1")->rekeys, 1U);
+    ASSERT_TRUE(manager.status("g1")->next_spi);
+    // The current SA keeps the suite it was announced with; the new one has the new suite.
+    EXPECT_EQ(manager.status("g1")->current_suite, suites::default_suite());
+    const auto exported = manager.export_sas();
+    ASSERT_EQ(exported.size(), 1U);
+    ASSERT_TRUE(exported[0].next);
+    EXPECT_EQ(exported[0].next->suite, suites::draft_example());
+    EXPECT_EQ(manager
+                  .update_group([] {
+                      auto c = base_config();
+                      c.name = "nope";
+                      return c;
+                  }())
+                  .error(),
+              GroupError::kUnknownGroup);
+}
+
+TEST_F(GroupManagerTest, ExportedSasAreAdoptedByARestartedManager) {
+    ASSERT_TRUE(manager.add_group(base_config()));
+    at(3300);  // lifetime rekey: a rollover in progress
+    ASSERT_TRUE(manager.status("g1")->next_spi);
+    const auto exported = manager.export_sas();
+    ASSERT_EQ(exported.size(), 1U);
+    ASSERT_TRUE(exported[0].current && exported[0].next);
+
+    RecordingSender sender2;
+    CountingRandom random2;
+    random2.next = 77;  // different keys than the first manager
+    GatewayGroupManager restarted(clock, random2, sender2);
+    ASSERT_TRUE(restarted.add_group(base_config()));
+    EXPECT_NE(*restarted.status("g1")->current_spi, exported[0].current->spi);
+    ASSERT_TRUE(restarted.adopt_sas(exported[0]));
+    const auto status = restarted.status("g1");
+    EXPECT_EQ(*status->current_spi, exported[0].current->spi);
+    EXPECT_EQ(*status->next_spi, exported[0].next->spi);
+    EXPECT_EQ(status->next_promoted_at, exported[0].next->created_at + exported[0].next->roll2);
+    // A member joining now gets exactly the persisted SAs (same SK_d).
+    restarted.on_ike_sa_up(9, "cpe-a.example", true);
+    const auto sent = sender2.take();
+    ASSERT_EQ(sent.size(), 2U);
+    EXPECT_EQ(sent[0].spi, exported[0].current->spi);
+    EXPECT_EQ(sent[0].sk_d, ike::Bytes(exported[0].current->sk_d.view().begin(),
+                                       exported[0].current->sk_d.view().end()));
+    EXPECT_EQ(sent[1].spi, exported[0].next->spi);
+    // The rollover completes on the original schedule.
+    clock.set(*status->next_promoted_at);
+    restarted.advance();
+    EXPECT_EQ(*restarted.status("g1")->current_spi, exported[0].next->spi);
+}
+
+TEST_F(GroupManagerTest, AdoptRefusesExpiredOrClashingSas) {
+    ASSERT_TRUE(manager.add_group(base_config()));
+    auto other = base_config();
+    other.name = "g2";
+    ASSERT_TRUE(manager.add_group(other));
+    auto state = manager.export_sas()[0];
+    const auto own_spi = state.current->spi;
+    // g2 cannot adopt g1's SPI
+    state.name = "g2";
+    EXPECT_EQ(manager.adopt_sas(state).error(), GroupError::kBadAdoptedSa);
+    state.name = "unknown";
+    EXPECT_EQ(manager.adopt_sas(state).error(), GroupError::kUnknownGroup);
+    state.name = "g1";
+    auto expired = state;
+    expired.current->expires_at = clock.now();
+    EXPECT_EQ(manager.adopt_sas(expired).error(), GroupError::kBadAdoptedSa);
+    auto bad_skd = state;
+    bad_skd.current->sk_d = ike::SecretBytes(3);
+    EXPECT_EQ(manager.adopt_sas(bad_skd).error(), GroupError::kBadAdoptedSa);
+    auto none = state;
+    none.current.reset();
+    EXPECT_EQ(manager.adopt_sas(none).error(), GroupError::kBadAdoptedSa);
+    EXPECT_EQ(current_spi(), own_spi);  // refused adoptions changed nothing
+}
+
+TEST_F(GroupManagerTest, MemberStatusReportsAckedSpiAndPendingPuts) {
+    ASSERT_TRUE(manager.add_group(base_config()));
+    manager.on_ike_sa_up(1, "cpe-a.example", true);
+    auto members = manager.member_status("g1");
+    ASSERT_EQ(members.size(), 1U);
+    EXPECT_EQ(members[0].identity, "cpe-a.example");
+    EXPECT_EQ(members[0].pending_puts, 1U);
+    EXPECT_FALSE(members[0].acked_spi);
+    for (const auto& s : sender.take()) manager.on_put_acked(s.handle);
+    members = manager.member_status("g1");
+    EXPECT_EQ(members[0].pending_puts, 0U);
+    EXPECT_EQ(members[0].acked_spi, current_spi());
+    EXPECT_TRUE(manager.member_status("none").empty());
+}
+
 TEST(MpsaRandom, OpenSslFills) {
     OpenSslRandom random;
     std::array<std::uint8_t, 64> a{};

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -57,6 +58,12 @@ class GatewayIkeBridge final : private MpsaPutSender {
 
     // `local_config` is what this IKE SA was created with: whether we sent the Vendor ID.
     [[nodiscard]] AttachedIkeSa attach(ike::IkeSa& sa, const ike::IkeSaConfig& local_config);
+    // For IKE SA objects the caller does not keep alive until detach(): the engine
+    // (ike::IkeSessions) destroys an SA as soon as it is down, before the application has seen
+    // its IkeSaDown. `lookup` returns the object, or nullptr once it is gone; an MPSA_PUT due
+    // then is refused (retried later) instead of touching a destroyed object.
+    using SaLookup = std::function<ike::IkeSa*()>;
+    [[nodiscard]] AttachedIkeSa attach(SaLookup lookup, const ike::IkeSaConfig& local_config);
     // Every event taken from the attached SA, in order. Non-const: key-bearing buffers of
     // received notifies are wiped once handled.
     void on_ike_event(AttachedIkeSa sa, ike::Event& event);
@@ -68,11 +75,13 @@ class GatewayIkeBridge final : private MpsaPutSender {
     [[nodiscard]] std::vector<AttachedIkeSa> take_driven();
 
     [[nodiscard]] std::optional<GatewayMemberView> member(AttachedIkeSa sa) const;
+    // The group manager's id (MemberStatus::ike_sa) of the attached SA's current generation.
+    [[nodiscard]] std::optional<IkeSaId> generation(AttachedIkeSa sa) const;
     [[nodiscard]] const GatewayBridgeCounters& counters() const { return counters_; }
 
   private:
     struct Attached {
-        ike::IkeSa* sa = nullptr;
+        SaLookup lookup;
         bool local_sent_vendor_id = false;
         std::optional<IkeSaId> generation;  // the manager's id of the current IKE SA, while up
         GatewayMemberView view;

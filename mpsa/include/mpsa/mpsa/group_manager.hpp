@@ -68,6 +68,7 @@ enum class GroupError {
     kBadRetransmission,
     kRandomFailed,
     kUnknownGroup,
+    kBadAdoptedSa,  // a persisted SA to adopt is expired, malformed or clashes with another
 };
 [[nodiscard]] std::string_view to_string(GroupError error);
 [[nodiscard]] tl::expected<void, GroupError> validate(const GroupConfig& config);
@@ -89,6 +90,36 @@ struct GroupStatus {
     std::chrono::seconds roll1_in_use{0};  // ROLL1 the next rekey will announce
     std::optional<Duration> last_distribution_time;
     std::optional<TimePoint> pending_rekey_at;  // membership-triggered, damped
+    std::optional<TimePoint> current_expires_at;
+    std::optional<TimePoint> next_expires_at;
+    std::optional<TimePoint> next_outbound_at;  // members switch outbound (ROLL1)
+    std::optional<TimePoint> next_promoted_at;  // the next SA becomes current (ROLL2)
+    std::optional<EspSuite> current_suite;      // may differ from the config until the next rekey
+};
+
+// One member of one group, for status output.
+struct MemberStatus {
+    IkeSaId ike_sa = 0;
+    std::string identity;
+    std::optional<std::uint32_t> acked_spi;  // newest SA the member acknowledged
+    std::size_t pending_puts = 0;            // deliveries in flight or awaiting a retry
+};
+
+// A group SA with its secrets, for persistence across gateway restarts (never logged).
+struct GroupSaRecord {
+    std::uint32_t spi = 0;
+    EspSuite suite;
+    ike::Bytes nonce;
+    ike::SecretBytes sk_d;
+    TimePoint created_at;
+    TimePoint expires_at;
+    std::chrono::seconds roll1{0};  // as announced, relative to created_at
+    std::chrono::seconds roll2{0};
+};
+struct GroupSaState {
+    std::string name;
+    std::optional<GroupSaRecord> current;
+    std::optional<GroupSaRecord> next;  // a rollover in progress
 };
 
 class GatewayGroupManager {
@@ -99,6 +130,19 @@ class GatewayGroupManager {
     [[nodiscard]] tl::expected<void, GroupError> add_group(GroupConfig config);
     // Stops distributing the group (its members' SAs run out by Lifetime).
     [[nodiscard]] tl::expected<void, GroupError> remove_group(std::string_view name);
+    // A changed configuration of an existing group (same name). Suite and times take effect
+    // with the next SA generated (the current SA keeps what it was announced with); member
+    // patterns are re-evaluated at once: newly matching members get the SAs, members no longer
+    // matching are dropped from the group and the group rekeys (as on_member_removed).
+    [[nodiscard]] tl::expected<void, GroupError> update_group(GroupConfig config);
+    [[nodiscard]] std::vector<std::string> group_names() const;
+
+    // Persistence: the SAs of every group (with their secrets), and adopting them back after a
+    // restart in place of the SA add_group generated, so members keep the same group SA. An SA
+    // that is expired (or about to be), malformed, or whose SPI another group uses is refused
+    // (kBadAdoptedSa) and the generated one stays.
+    [[nodiscard]] std::vector<GroupSaState> export_sas() const;
+    [[nodiscard]] tl::expected<void, GroupError> adopt_sas(const GroupSaState& state);
 
     // IKE layer events. `peer_sent_mpsa_vendor_id`: MPSA is used only with such peers.
     void on_ike_sa_up(IkeSaId ike_sa, std::string_view identity, bool peer_sent_mpsa_vendor_id);
@@ -114,6 +158,7 @@ class GatewayGroupManager {
     [[nodiscard]] std::optional<TimePoint> next_deadline() const;
 
     [[nodiscard]] std::optional<GroupStatus> status(std::string_view group) const;
+    [[nodiscard]] std::vector<MemberStatus> member_status(std::string_view group) const;
     [[nodiscard]] std::optional<DeliveryState> delivery_state(std::string_view group,
                                                               IkeSaId ike_sa,
                                                               std::uint32_t spi) const;
@@ -121,6 +166,7 @@ class GatewayGroupManager {
   private:
     struct GroupSa {
         std::uint32_t spi = 0;
+        EspSuite suite;
         ike::Bytes nonce;
         ike::SecretBytes sk_d;
         TimePoint created_at;
@@ -182,6 +228,9 @@ class GatewayGroupManager {
     void retry_or_fail(Group& group, std::uint64_t member, std::uint32_t spi, Delivery& delivery,
                        TimePoint now);
     void member_left(std::uint64_t member, TimePoint now);
+    void drop_member_from_group(Group& group, std::uint64_t member, TimePoint now);
+    [[nodiscard]] bool identity_still_connected(const std::string& identity,
+                                                std::uint64_t except) const;
     void finish_distribution_if_done(Group& group);
     void drop_stale_deliveries(Group& group);
     [[nodiscard]] const GroupSa* sa_by_spi(const Group& group, std::uint32_t spi) const;
