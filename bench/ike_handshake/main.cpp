@@ -54,6 +54,13 @@ ike::Identification ip_id(const ike::IpAddress& ip) {
             ike::Bytes(v.begin(), v.end())};
 }
 
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -108,7 +115,8 @@ int main(int argc, char** argv) {
             std::cerr << "sockets: " << manager.error().message() << "\n";
             return 2;
         }
-        std::cout << "{\"ready\":true,\"rss_kib\":" << rss_kib() << "}" << std::endl;
+        std::cout << "{\"ready\":true,\"rss_kib\":" << rss_kib() << ",\"cpu_s\":" << cpu_seconds()
+                  << "}" << std::endl;
         asio::posix::stream_descriptor input(io, ::dup(STDIN_FILENO));
         asio::streambuf buffer;
         std::function<void()> next = [&] {
@@ -120,7 +128,7 @@ int main(int argc, char** argv) {
                 std::istream s(&buffer);
                 std::string line;
                 std::getline(s, line);
-                std::cout << "{\"rss_kib\":" << rss_kib()
+                std::cout << "{\"rss_kib\":" << rss_kib() << ",\"cpu_s\":" << cpu_seconds()
                           << ",\"ike_sas\":" << (*manager)->sessions().size() << ",\"up\":" << up
                           << "}" << std::endl;
                 next();
@@ -178,14 +186,11 @@ int main(int argc, char** argv) {
     io.run();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
     std::printf(
         "{\"ike_sas\":%zu,\"failed\":%zu,\"seconds\":%.3f,\"handshakes_per_s\":%.1f,"
         "\"initiator_rss_kib_per_1000\":%.1f,\"initiator_cpu_s\":%.2f}\n",
         up, failed, seconds, static_cast<double>(up) / seconds,
         static_cast<double>(rss_kib() - rss_before) * 1000.0 / static_cast<double>(up ? up : 1),
-        static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-            static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6);
+        cpu_seconds());
     return failed == 0 ? 0 : 1;
 }

@@ -2,17 +2,24 @@
 """bench/ike_handshake: IKE SA setup rate and memory, our responder vs strongSwan charon.
 
     sudo bench/ike_handshake/run.py BUILD/bench/ike_handshake/ike_handshake [-n 2000] [-c 64]
+        [--runs 3]
 
 Two namespaces joined by a veth pair (tests/strongswan/charon.py). Our load generator (our
 initiator, PSK, aes128gcm16-prfsha256-x25519, no CHILD_SA) runs in namespace a and opens N IKE SAs
 (IKE_SA_INIT + IKE_AUTH, W in flight) against (a) our responder, then (b) charon, in namespace b,
-in the same run. Reported: handshakes/s and responder RSS growth per 1,000 IKE SAs, and ratios.
+in the same run, --runs times alternately (fresh responders each time). Reported, as medians
+and ratios: handshakes/s, responder RSS growth per 1,000 IKE SAs, responder CPU time per
+handshake (independent of other load on the machine), and the generator's share of one core
+(it shares the machine's cores with the responder; near 1.0 it would be the bottleneck).
 charon runs with logging off and its DoS thresholds raised so that it never sends cookies or
-blocks (our responder likewise).
+blocks (our responder likewise); its thread pool is strongSwan's default (16 threads).
 """
 
 import argparse
 import json
+import os
+import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -56,39 +63,52 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def cpu_s(pid: int) -> float:
+    """utime + stime of a process, all its threads (charon is multi-threaded)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Threads:"):
+            return int(line.split()[1])
+    return 0
+
+
 def generate(binary: str, nets: NetnsPair, n: int, c: int) -> dict:
     out = subprocess.run(["ip", "netns", "exec", nets.a, binary, "--local", nets.addr4["a"],
                           "--target", nets.addr4["b"], "-n", str(n), "-c", str(c)],
                          capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"generator failed: {out.stdout}{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    gen = json.loads(out.stdout.strip().splitlines()[-1])
+    # Share of one core the generator used while it ran: near 1.0 would make it the bottleneck.
+    gen["initiator_cpu_share"] = gen["initiator_cpu_s"] / gen["seconds"]
+    return gen
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("binary")
-    ap.add_argument("-n", type=int, default=2000)
-    ap.add_argument("-c", type=int, default=64)
-    args = ap.parse_args()
-    results = {}
-    with NetnsPair("ikb") as nets, tempfile.TemporaryDirectory(prefix="ikebench-") as tmp:
-        # (a) our responder
-        serve = subprocess.Popen(["ip", "netns", "exec", nets.b, args.binary, "--serve",
-                                  nets.addr4["b"]], stdin=subprocess.PIPE,
-                                 stdout=subprocess.PIPE, text=True, bufsize=1)
-        before = json.loads(serve.stdout.readline())["rss_kib"]
-        gen = generate(args.binary, nets, args.n, args.c)
+def run_ours(binary: str, nets: NetnsPair, n: int, c: int) -> dict:
+    serve = subprocess.Popen(["ip", "netns", "exec", nets.b, binary, "--serve", nets.addr4["b"]],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+    try:
+        before = json.loads(serve.stdout.readline())
+        gen = generate(binary, nets, n, c)
         serve.stdin.write("rss\n")
         serve.stdin.flush()
         after = json.loads(serve.stdout.readline())
+    finally:
         serve.stdin.close()
         serve.wait(10)
-        results["mpsa"] = {**gen, "responder_ike_sas": after["ike_sas"],
-                           "responder_rss_kib_per_1000":
-                               (after["rss_kib"] - before) * 1000 / max(1, after["ike_sas"])}
-        # (b) charon
-        conf = f"""connections {{
+    sas = max(1, after["ike_sas"])
+    return {**gen, "responder_ike_sas": after["ike_sas"],
+            "responder_rss_kib_per_1000": (after["rss_kib"] - before["rss_kib"]) * 1000 / sas,
+            "responder_cpu_ms_per_handshake": (after["cpu_s"] - before["cpu_s"]) * 1000 / sas,
+            "responder_threads": 1}
+
+
+def run_charon(binary: str, nets: NetnsPair, n: int, c: int, workdir: str) -> dict:
+    conf = f"""connections {{
   t {{
     version = 2
     local_addrs = {nets.addr4['b']}
@@ -110,20 +130,53 @@ secrets {{
   }}
 }}
 """
-        with QuietCharon(nets.b, f"{tmp}/charon", conf) as ch:
-            ch.load()
-            time.sleep(0)  # charon is up once VICI answers (start() polls it)
-            before = rss_kib(ch.proc.pid)
-            gen = generate(args.binary, nets, args.n, args.c)
-            stats = ch.swanctl("--stats").stdout
-            after = rss_kib(ch.proc.pid)
-            results["charon"] = {**gen, "responder_rss_kib_per_1000":
-                                 (after - before) * 1000 / max(1, gen["ike_sas"]),
-                                 "stats": " ".join(stats.split())[:200]}
+    with QuietCharon(nets.b, workdir, conf) as ch:
+        ch.load()  # charon is up once VICI answers (start() polls it)
+        pid = ch.proc.pid
+        before, cpu_before = rss_kib(pid), cpu_s(pid)
+        gen = generate(binary, nets, n, c)
+        after, cpu_after = rss_kib(pid), cpu_s(pid)
+        stats = ch.swanctl("--stats").stdout
+        m = re.search(r"IKE_SAs: (\d+) total", stats)
+        sas = int(m.group(1)) if m else gen["ike_sas"]
+        return {**gen, "responder_ike_sas": sas,
+                "responder_rss_kib_per_1000": (after - before) * 1000 / max(1, sas),
+                "responder_cpu_ms_per_handshake": (cpu_after - cpu_before) * 1000 / max(1, sas),
+                "responder_threads": threads(pid)}
+
+
+KEYS = ("handshakes_per_s", "responder_rss_kib_per_1000", "responder_cpu_ms_per_handshake",
+        "initiator_cpu_share")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("binary")
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("-c", type=int, default=64)
+    ap.add_argument("--runs", type=int, default=3, help="alternating runs; medians reported")
+    args = ap.parse_args()
+    runs = {"mpsa": [], "charon": []}
+    with NetnsPair("ikb") as nets, tempfile.TemporaryDirectory(prefix="ikebench-") as tmp:
+        for i in range(args.runs):
+            # A fresh responder each run, ours then charon's, same generator, same netns pair.
+            runs["mpsa"].append(run_ours(args.binary, nets, args.n, args.c))
+            runs["charon"].append(run_charon(args.binary, nets, args.n, args.c,
+                                             f"{tmp}/charon{i}"))
+            for who in ("mpsa", "charon"):
+                if runs[who][-1]["failed"] or runs[who][-1]["responder_ike_sas"] < args.n:
+                    raise RuntimeError(f"{who}: not all IKE SAs up: {runs[who][-1]}")
+    results = {"n": args.n, "c": args.c, "runs": args.runs, "proposal": PROPOSAL,
+               "per_run": runs}
+    for who in ("mpsa", "charon"):
+        results[who] = {k: statistics.median(r[k] for r in runs[who]) for k in KEYS}
+        results[who]["responder_threads"] = runs[who][0]["responder_threads"]
     m, c = results["mpsa"], results["charon"]
     results["ratio_rate_mpsa_over_charon"] = m["handshakes_per_s"] / c["handshakes_per_s"]
     results["ratio_rss_mpsa_over_charon"] = (m["responder_rss_kib_per_1000"] /
                                              c["responder_rss_kib_per_1000"])
+    results["ratio_cpu_mpsa_over_charon"] = (m["responder_cpu_ms_per_handshake"] /
+                                             c["responder_cpu_ms_per_handshake"])
     print(json.dumps(results, indent=2))
     return 0
 
