@@ -12,7 +12,8 @@ Both roles: our initiator -> charon responder, then charon initiator -> our resp
 charon's CHILD_SA is INSTALLED, TUNNEL-in-UDP; both of our kernel SAs show encap espinudp
 4500 -> 4500; a ping from each side succeeds and both of our SAs count its packets; with our
 two SAs deleted from the kernel the ping fails (negative control); after close no CHILD_SA
-state of ours is left in the kernel.
+state of ours is left in the kernel, and no ESP ever reached ike_peer's sockets (esp_dropped 0:
+the kernel took every ESP-in-UDP packet off port 4500 itself).
 
     guest_ike_strongswan_libipsec.py IKE_PEER
 """
@@ -117,6 +118,15 @@ def close_and_check_removed(nets: NetnsPair, c: Charon, p: Peer) -> None:
     poll(lambda: c.ike_state("t") is None, 10, "charon dropping the IKE SA")
 
 
+def check_no_esp_at_socket(p: Peer, label: str) -> None:
+    """ike_peer's exit counters: no ESP reached its sockets (the kernel took it off port 4500)."""
+    ex = p.wait("exit", 5)
+    if ex.get("esp_dropped") != 0:
+        raise Failure(f"{label}: ESP-in-UDP reached ike_peer's socket instead of the kernel: {ex}")
+    print(f"PASS {label}: no ESP reached our IKE sockets (esp_dropped 0, {ex['received']} IKE "
+          f"messages received)")
+
+
 def run(binary: str, nets: NetnsPair, tmp: str) -> None:
     a4, b4 = nets.addr4["a"], nets.addr4["b"]
     ns(nets.a, "ip", "addr", "add", f"{A_IN}/32", "dev", "lo")
@@ -142,6 +152,7 @@ def run(binary: str, nets: NetnsPair, tmp: str) -> None:
             check_traffic(nets, c, inst, "our initiator -> charon")
             check_fails_without_our_sas(nets, inst, "our initiator -> charon")
             close_and_check_removed(nets, c, p)
+        check_no_esp_at_socket(p, "our initiator -> charon")
         with Peer(binary, nets.a, "--role", "responder", *peer_args) as p:
             c.initiate(child="c", timeout_s=30)
             up = p.wait("ike_up", 20)
@@ -151,6 +162,7 @@ def run(binary: str, nets: NetnsPair, tmp: str) -> None:
             check_traffic(nets, c, inst, "charon -> our responder")
             check_fails_without_our_sas(nets, inst, "charon -> our responder")
             close_and_check_removed(nets, c, p)
+        check_no_esp_at_socket(p, "charon -> our responder")
     finally:
         c.stop()
 

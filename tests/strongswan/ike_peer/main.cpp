@@ -510,6 +510,7 @@ int main(int argc, char** argv) {
                       {"sent", c.sent},
                       {"received", c.received},
                       {"send_errors", c.send_errors},
+                      {"esp_dropped", c.esp_dropped},
                       {"unknown_spi", (*manager)->sessions().counters().unknown_spi}}
                      .dump()
               << std::endl;
