@@ -42,7 +42,8 @@ bool proposal_contains(const Proposal& proposal, const Suite& suite) {
                          static_cast<std::uint16_t>(suite.dh));
 }
 
-bool proposal_contains(const Proposal& proposal, const EspSuite& suite) {
+// The cipher, integrity and ESN transforms of `suite` (any KE transforms left to the caller).
+bool proposal_contains_cipher(const Proposal& proposal, const EspSuite& suite) {
     if (proposal.protocol != ProtocolId::kEsp) return false;
     if (!has_transform(proposal, TransformType::kEncryption, static_cast<std::uint16_t>(suite.encr),
                        static_cast<std::uint16_t>(suite.encr_key_bits))) {
@@ -56,12 +57,18 @@ bool proposal_contains(const Proposal& proposal, const EspSuite& suite) {
                               static_cast<std::uint16_t>(suite.integ))) {
         return false;
     }
-    if (has_type(proposal, TransformType::kKeyExchange) &&
-        !has_transform(proposal, TransformType::kKeyExchange, kKeNone)) {
-        return false;  // PFS required
-    }
     return !has_type(proposal, TransformType::kEsn) ||
            has_transform(proposal, TransformType::kEsn, kEsnNone);
+}
+
+// Acceptable without a key exchange: no KE transform, or NONE among them.
+bool proposal_allows_no_ke(const Proposal& proposal) {
+    return !has_type(proposal, TransformType::kKeyExchange) ||
+           has_transform(proposal, TransformType::kKeyExchange, kKeNone);
+}
+
+bool proposal_contains(const Proposal& proposal, const EspSuite& suite) {
+    return proposal_contains_cipher(proposal, suite) && proposal_allows_no_ke(proposal);
 }
 
 // Exactly one transform of `type` (or none when allowed): its id.
@@ -113,6 +120,16 @@ Proposal esp_proposal(const EspSuite& suite, std::uint8_t number, const Bytes& s
             make_transform(TransformType::kIntegrity, static_cast<std::uint16_t>(suite.integ)));
     }
     p.transforms.push_back(make_transform(TransformType::kEsn, kEsnNone));
+    return p;
+}
+
+Proposal esp_proposal(const EspSuite& suite, std::uint8_t number, const Bytes& spi,
+                      std::span<const DhGroup> ke_groups) {
+    Proposal p = esp_proposal(suite, number, spi);
+    for (const auto group : ke_groups) {
+        p.transforms.push_back(
+            make_transform(TransformType::kKeyExchange, static_cast<std::uint16_t>(group)));
+    }
     return p;
 }
 
@@ -191,6 +208,43 @@ std::optional<EspSelection> select_esp_suite(std::span<const Proposal> offered,
         }
     }
     return std::nullopt;
+}
+
+std::optional<EspSelection> select_esp_suite_ignoring_ke(std::span<const Proposal> offered,
+                                                         std::span<const EspSuite> configured) {
+    for (const auto& suite : configured) {
+        for (const auto& proposal : offered) {
+            if (proposal.spi.size() == 4 && proposal_contains_cipher(proposal, suite)) {
+                return EspSelection{suite, &proposal};
+            }
+        }
+    }
+    return std::nullopt;
+}
+
+std::optional<EspPfsSelection> select_esp_suite_pfs(std::span<const Proposal> offered,
+                                                    std::span<const EspSuite> configured,
+                                                    std::span<const DhGroup> pfs_groups,
+                                                    std::optional<std::uint16_t> ke_group) {
+    if (pfs_groups.empty()) {
+        auto plain = select_esp_suite(offered, configured);
+        if (!plain) return std::nullopt;
+        return EspPfsSelection{plain->suite, plain->proposal, std::nullopt};
+    }
+    std::optional<EspPfsSelection> first;
+    for (const auto& suite : configured) {
+        for (const auto& proposal : offered) {
+            if (proposal.spi.size() != 4 || !proposal_contains_cipher(proposal, suite)) continue;
+            for (const auto group : pfs_groups) {
+                const auto id = static_cast<std::uint16_t>(group);
+                if (!has_transform(proposal, TransformType::kKeyExchange, id)) continue;
+                EspPfsSelection selection{suite, &proposal, group};
+                if (ke_group && *ke_group == id) return selection;
+                if (!first) first = selection;
+            }
+        }
+    }
+    return first;
 }
 
 std::optional<TrafficSelector> intersect(const TrafficSelector& a, const TrafficSelector& b) {

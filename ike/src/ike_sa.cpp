@@ -89,17 +89,29 @@ struct InfoTask {
     std::vector<NotifyPayload> notifies;
     std::uint32_t child_inbound_spi = 0;
 };
-struct RekeyChildTask {
-    std::uint32_t old_inbound_spi = 0;
+// Our side of a CREATE_CHILD_SA that makes a CHILD_SA (new or rekeyed).
+struct ChildRequest {
     std::uint32_t new_inbound_spi = 0;
     Bytes nonce;
+    std::shared_ptr<DhKeyPair> dh;    // PFS
+    std::optional<DhGroup> ke_group;  // asked for by the peer's INVALID_KE_PAYLOAD
+    unsigned ke_retries = 0;
+};
+struct RekeyChildTask {
+    std::uint32_t old_inbound_spi = 0;
+    ChildRequest request;
+};
+// An additional CHILD_SA (RFC 7296 1.3.1) with the configured proposals and selectors.
+struct CreateChildTask {
+    ChildRequest request;
 };
 struct RekeyIkeTask {
     std::uint64_t new_spi = 0;
     Bytes nonce;
     std::shared_ptr<DhKeyPair> dh;
 };
-using Task = std::variant<InitTask, AuthTask, InfoTask, RekeyChildTask, RekeyIkeTask>;
+using Task =
+    std::variant<InitTask, AuthTask, InfoTask, RekeyChildTask, RekeyIkeTask, CreateChildTask>;
 
 struct Outstanding {
     std::uint32_t message_id = 0;
@@ -362,10 +374,12 @@ struct IkeSa::Impl {
                                          std::vector<TrafficSelector> local_ts,
                                          std::vector<TrafficSelector> remote_ts,
                                          const Bytes& nonce_i, const Bytes& nonce_r,
-                                         bool we_initiated) {
+                                         bool we_initiated,
+                                         const SecretBytes* pfs_shared = nullptr) {
         const ChildSaKeyLengths lengths{encr_key_material_length(suite.encr, suite.encr_key_bits),
                                         integ_key_length(suite.integ)};
-        auto keys = derive_child_sa_keys(g.suite.prf, g.sk_d, lengths, nonce_i, nonce_r);
+        auto keys =
+            derive_child_sa_keys(g.suite.prf, g.sk_d, lengths, nonce_i, nonce_r, pfs_shared);
         if (!keys) return std::nullopt;
         ChildSaInstall install;
         const bool encap = nat.any();
@@ -491,6 +505,10 @@ struct IkeSa::Impl {
         }
         if (auto* rekey = std::get_if<RekeyChildTask>(&task)) {
             start_child_rekey(*rekey, std::move(task));
+            return;
+        }
+        if (std::holds_alternative<CreateChildTask>(task)) {
+            start_create_child(std::move(task));
             return;
         }
         if (std::holds_alternative<RekeyIkeTask>(task)) start_ike_rekey(std::move(task));
@@ -692,7 +710,8 @@ struct IkeSa::Impl {
     // Responder: the CHILD_SA of IKE_AUTH or of a CREATE_CHILD_SA; payloads appended to `out`.
     // Returns the new child, or nullopt after appending an error notify.
     std::optional<ChildSa> respond_child(const Message& m, const Bytes& nonce_i,
-                                         const Bytes& nonce_r, std::vector<Payload>& out) {
+                                         const Bytes& nonce_r, std::vector<Payload>& out,
+                                         bool in_ike_auth) {
         const auto* sa = find_payload<SaPayload>(m.payloads);
         const auto* tsi = find_payload<TsiPayload>(m.payloads);
         const auto* tsr = find_payload<TsrPayload>(m.payloads);
@@ -704,10 +723,43 @@ struct IkeSa::Impl {
             out.emplace_back(notify(NotifyType::kTsUnacceptable));
             return std::nullopt;
         }
-        const auto selection = select_esp_suite(sa->proposals, config.child->proposals);
+        const auto* ke = find_payload<KePayload>(m.payloads);
+        std::optional<EspPfsSelection> selection;
+        if (in_ike_auth) {
+            if (auto plain = select_esp_suite_ignoring_ke(sa->proposals, config.child->proposals))
+                selection = EspPfsSelection{plain->suite, plain->proposal, std::nullopt};
+        } else {
+            selection = select_esp_suite_pfs(
+                sa->proposals, config.child->proposals, config.child->pfs_groups,
+                ke != nullptr ? std::optional(ke->group) : std::nullopt);
+        }
         if (!selection) {
             out.emplace_back(notify(NotifyType::kNoProposalChosen));
             return std::nullopt;
+        }
+        // PFS: our half of the key exchange, in the group selected (1.3.1; 1.3 for the KE).
+        std::optional<DhKeyPair> pfs_pair;
+        std::optional<SecretBytes> pfs_shared;
+        if (selection->group) {
+            const auto group = static_cast<std::uint16_t>(*selection->group);
+            if (ke == nullptr || ke->group != group) {
+                out.emplace_back(notify(
+                    NotifyType::kInvalidKePayload,
+                    {static_cast<std::uint8_t>(group >> 8), static_cast<std::uint8_t>(group)}));
+                return std::nullopt;
+            }
+            auto pair = DhKeyPair::generate(*selection->group);
+            if (!pair) {
+                out.emplace_back(notify(NotifyType::kTemporaryFailure));
+                return std::nullopt;
+            }
+            auto shared = pair->shared_secret(ke->data);
+            if (!shared) {
+                out.emplace_back(notify(NotifyType::kInvalidSyntax));
+                return std::nullopt;
+            }
+            pfs_pair = std::move(*pair);
+            pfs_shared = std::move(*shared);
         }
         // TSi is the initiator's side, i.e. our remote; TSr our local.
         auto remote_ts = narrow_traffic_selectors(tsi->selectors, config.child->remote_ts);
@@ -726,16 +778,23 @@ struct IkeSa::Impl {
         const std::uint32_t outbound = spi32_from_bytes(selection->proposal->spi);
         auto child = install_child(*current, selection->suite,
                                    transport ? ChildMode::kTransport : ChildMode::kTunnel, *spi,
-                                   outbound, local_ts, remote_ts, nonce_i, nonce_r, false);
+                                   outbound, local_ts, remote_ts, nonce_i, nonce_r, false,
+                                   pfs_shared ? &*pfs_shared : nullptr);
         if (!child) {
             out.emplace_back(notify(NotifyType::kTemporaryFailure));
             return std::nullopt;
         }
         if (transport) out.emplace_back(notify(NotifyType::kUseTransportMode));
         SaPayload chosen;
-        chosen.proposals.push_back(
-            esp_proposal(selection->suite, selection->proposal->number, spi32_bytes(*spi)));
+        std::vector<DhGroup> chosen_group;
+        if (selection->group) chosen_group.push_back(*selection->group);
+        chosen.proposals.push_back(esp_proposal(selection->suite, selection->proposal->number,
+                                                spi32_bytes(*spi), chosen_group));
         out.emplace_back(std::move(chosen));
+        if (pfs_pair) {
+            out.emplace_back(
+                KePayload{static_cast<std::uint16_t>(pfs_pair->group()), pfs_pair->public_value()});
+        }
         out.emplace_back(TsiPayload{remote_ts});
         out.emplace_back(TsrPayload{local_ts});
         return child;
@@ -780,7 +839,7 @@ struct IkeSa::Impl {
         std::optional<ChildSa> child;
         std::uint16_t child_error = 0;
         if (find_payload<SaPayload>(m.payloads) != nullptr) {
-            child = respond_child(m, ni, nr, out);
+            child = respond_child(m, ni, nr, out, true);
             const auto* error = find_error_notify(out);
             if (!child && error != nullptr) child_error = error->type;
         }
@@ -845,9 +904,25 @@ struct IkeSa::Impl {
                                                const TsiPayload& tsi, const TsrPayload& tsr,
                                                std::span<const Payload> payloads,
                                                std::uint32_t inbound, const Bytes& nonce_i,
-                                               const Bytes& nonce_r) {
+                                               const Bytes& nonce_r,
+                                               const SecretBytes* pfs_shared = nullptr,
+                                               std::optional<DhGroup> pfs_group = std::nullopt) {
         if (sa.proposals.size() != 1 || sa.proposals.front().spi.size() != 4) return std::nullopt;
-        const auto suite = esp_suite_from_proposal(sa.proposals.front());
+        // With PFS the answer carries exactly our KE group; checked here, then set aside.
+        Proposal answered = sa.proposals.front();
+        std::vector<std::uint16_t> ke_ids;
+        std::erase_if(answered.transforms, [&](const Transform& t) {
+            if (t.type != TransformType::kKeyExchange) return false;
+            ke_ids.push_back(t.id);
+            return true;
+        });
+        if (pfs_group) {
+            if (ke_ids.size() != 1 || ke_ids.front() != static_cast<std::uint16_t>(*pfs_group))
+                return std::nullopt;
+        } else if (!ke_ids.empty() && !(ke_ids.size() == 1 && ke_ids.front() == 0)) {
+            return std::nullopt;
+        }
+        const auto suite = esp_suite_from_proposal(answered);
         const auto& offered = config.child->proposals;
         if (!suite || std::find(offered.begin(), offered.end(), *suite) == offered.end()) {
             return std::nullopt;
@@ -861,51 +936,176 @@ struct IkeSa::Impl {
         if (transport && config.child->mode != ChildMode::kTransport) return std::nullopt;
         return install_child(g, *suite, transport ? ChildMode::kTransport : ChildMode::kTunnel,
                              inbound, spi32_from_bytes(sa.proposals.front().spi), tsi.selectors,
-                             tsr.selectors, nonce_i, nonce_r, true);
+                             tsr.selectors, nonce_i, nonce_r, true, pfs_shared);
     }
 
     // ---------------------------------------------------------------- CREATE_CHILD_SA
+    // SPI, nonce and (PFS) key pair for a CHILD_SA request; false when one is unavailable.
+    bool prepare_child_request(ChildRequest& r) {
+        auto spi = deps.installer->allocate_spi(local, remote);
+        if (!spi) return false;
+        if (!random_bytes(r.nonce, config.nonce_length)) {
+            deps.installer->remove(*spi, 0);
+            return false;
+        }
+        r.new_inbound_spi = *spi;
+        r.dh.reset();
+        const auto& groups = config.child->pfs_groups;
+        if (!groups.empty()) {
+            auto pair = DhKeyPair::generate(r.ke_group.value_or(groups.front()));
+            if (!pair) {
+                deps.installer->remove(*spi, 0);
+                return false;
+            }
+            r.dh = std::make_shared<DhKeyPair>(std::move(*pair));
+        }
+        return true;
+    }
+
+    // SA, Ni, [KEi], TSi, TSr of a CREATE_CHILD_SA request for a CHILD_SA.
+    void append_child_request(const ChildRequest& r, ChildMode mode,
+                              const std::vector<TrafficSelector>& local_ts,
+                              const std::vector<TrafficSelector>& remote_ts,
+                              std::vector<Payload>& p) {
+        if (mode == ChildMode::kTransport) p.emplace_back(notify(NotifyType::kUseTransportMode));
+        std::vector<DhGroup> groups;
+        if (r.dh) {
+            // The KE's group first, so that the peer selects it.
+            groups.push_back(r.dh->group());
+            for (const auto g : config.child->pfs_groups) {
+                if (g != r.dh->group()) groups.push_back(g);
+            }
+        }
+        SaPayload sa;
+        std::uint8_t number = 1;
+        for (const auto& s : config.child->proposals) {
+            sa.proposals.push_back(
+                esp_proposal(s, number++, spi32_bytes(r.new_inbound_spi), groups));
+        }
+        p.emplace_back(std::move(sa));
+        p.emplace_back(NoncePayload{r.nonce});
+        if (r.dh) {
+            p.emplace_back(
+                KePayload{static_cast<std::uint16_t>(r.dh->group()), r.dh->public_value()});
+        }
+        p.emplace_back(TsiPayload{local_ts});
+        p.emplace_back(TsrPayload{remote_ts});
+    }
+
+    // The group an INVALID_KE_PAYLOAD in `m` asks for, if it is one of ours, differs from the
+    // one sent and retries are left (RFC 7296 1.3: the request is sent again with it).
+    std::optional<DhGroup> ke_retry_group(const Message& m, const ChildRequest& r) const {
+        const auto* invalid = find_notify(m.payloads, kInvalidKeType);
+        if (invalid == nullptr || !r.dh || invalid->data.size() != 2 ||
+            r.ke_retries >= config.max_init_retries) {
+            return std::nullopt;
+        }
+        const auto group = dh_group_from_transform_id(
+            static_cast<std::uint16_t>((invalid->data[0] << 8) | invalid->data[1]));
+        const auto& groups = config.child->pfs_groups;
+        if (!group || *group == r.dh->group() ||
+            std::find(groups.begin(), groups.end(), *group) == groups.end()) {
+            return std::nullopt;
+        }
+        return group;
+    }
+
+    // The peer's KE answered to our PFS request: the new shared secret, or nullopt.
+    std::optional<SecretBytes> pfs_secret(const Message& m, const ChildRequest& r) const {
+        const auto* ke = find_payload<KePayload>(m.payloads);
+        if (ke == nullptr || ke->group != static_cast<std::uint16_t>(r.dh->group()))
+            return std::nullopt;
+        auto shared = r.dh->shared_secret(ke->data);
+        if (!shared) return std::nullopt;
+        return std::move(*shared);
+    }
+
     void start_child_rekey(RekeyChildTask rekey, Task task) {
         ChildSa* child = child_by_inbound(rekey.old_inbound_spi);
         if (child == nullptr || child->replaced || child->rekeying || !config.child) return;
-        auto spi = deps.installer->allocate_spi(local, remote);
-        Bytes nonce;
-        if (!spi || !random_bytes(nonce, config.nonce_length)) return;
         auto& r = std::get<RekeyChildTask>(task);
-        r.new_inbound_spi = *spi;
-        r.nonce = nonce;
+        if (!prepare_child_request(r.request)) return;
         child->rekeying = true;
         std::vector<Payload> p;
         NotifyPayload rekey_sa = notify(NotifyType::kRekeySa);
         rekey_sa.protocol = ProtocolId::kEsp;
         rekey_sa.spi = spi32_bytes(child->inbound_spi);
         p.emplace_back(std::move(rekey_sa));
-        if (child->mode == ChildMode::kTransport)
-            p.emplace_back(notify(NotifyType::kUseTransportMode));
-        SaPayload sa;
-        std::uint8_t number = 1;
-        for (const auto& s : config.child->proposals) {
-            sa.proposals.push_back(esp_proposal(s, number++, spi32_bytes(*spi)));
-        }
-        p.emplace_back(std::move(sa));
-        p.emplace_back(NoncePayload{nonce});
-        p.emplace_back(TsiPayload{child->local_ts});
-        p.emplace_back(TsrPayload{child->remote_ts});
+        append_child_request(r.request, child->mode, child->local_ts, child->remote_ts, p);
         send_request(*current, ExchangeType::kCreateChildSa, std::move(p), std::move(task));
     }
 
-    void handle_child_rekey_response(const Generation& g, const RekeyChildTask& task,
-                                     const Message& m) {
-        ChildSa* old = child_by_inbound(task.old_inbound_spi);
-        if (old == nullptr) return;  // deleted meanwhile
-        old->rekeying = false;
+    void start_create_child(Task task) {
+        if (!config.child) return;
+        auto& r = std::get<CreateChildTask>(task).request;
+        if (!prepare_child_request(r)) {
+            emit(ChildSaFailed{static_cast<std::uint16_t>(NotifyType::kTemporaryFailure)});
+            return;
+        }
+        std::vector<Payload> p;
+        append_child_request(r, config.child->mode, config.child->local_ts, config.child->remote_ts,
+                             p);
+        send_request(*current, ExchangeType::kCreateChildSa, std::move(p), std::move(task));
+    }
+
+    void handle_create_child_response(const Generation& g, const CreateChildTask& task,
+                                      const Message& m) {
+        const ChildRequest& r = task.request;
+        if (const auto group = ke_retry_group(m, r)) {
+            deps.installer->remove(r.new_inbound_spi, 0);
+            queue.push_front(
+                CreateChildTask{ChildRequest{0, {}, nullptr, group, r.ke_retries + 1}});
+            return;
+        }
         const auto* sa = find_payload<SaPayload>(m.payloads);
         const auto* nonce = find_payload<NoncePayload>(m.payloads);
         const auto* tsi = find_payload<TsiPayload>(m.payloads);
         const auto* tsr = find_payload<TsrPayload>(m.payloads);
+        const auto* error = find_error_notify(m.payloads);
+        std::optional<SecretBytes> shared;
+        if (r.dh && error == nullptr) shared = pfs_secret(m, r);
+        std::optional<ChildSa> child;
+        if (error == nullptr && sa != nullptr && nonce != nullptr && tsi != nullptr &&
+            tsr != nullptr && (!r.dh || shared)) {
+            child = accept_child_answer(g, *sa, *tsi, *tsr, m.payloads, r.new_inbound_spi, r.nonce,
+                                        nonce->data, shared ? &*shared : nullptr,
+                                        r.dh ? std::optional(r.dh->group()) : std::nullopt);
+        }
+        if (!child) {
+            deps.installer->remove(r.new_inbound_spi, 0);
+            emit(ChildSaFailed{error != nullptr
+                                   ? error->type
+                                   : static_cast<std::uint16_t>(NotifyType::kNoProposalChosen)});
+            return;
+        }
+        emit(child_up(*child));
+        children.push_back(std::move(*child));
+    }
+
+    void handle_child_rekey_response(const Generation& g, const RekeyChildTask& task,
+                                     const Message& m) {
+        const ChildRequest& r = task.request;
+        ChildSa* old = child_by_inbound(task.old_inbound_spi);
+        if (old == nullptr) {  // deleted meanwhile
+            deps.installer->remove(r.new_inbound_spi, 0);
+            return;
+        }
+        old->rekeying = false;
+        if (const auto group = ke_retry_group(m, r)) {
+            deps.installer->remove(r.new_inbound_spi, 0);
+            queue.push_front(RekeyChildTask{task.old_inbound_spi,
+                                            ChildRequest{0, {}, nullptr, group, r.ke_retries + 1}});
+            return;
+        }
+        const auto* sa = find_payload<SaPayload>(m.payloads);
+        const auto* nonce = find_payload<NoncePayload>(m.payloads);
+        const auto* tsi = find_payload<TsiPayload>(m.payloads);
+        const auto* tsr = find_payload<TsrPayload>(m.payloads);
+        std::optional<SecretBytes> shared;
+        if (r.dh && find_error_notify(m.payloads) == nullptr) shared = pfs_secret(m, r);
         if (find_error_notify(m.payloads) != nullptr || sa == nullptr || nonce == nullptr ||
-            tsi == nullptr || tsr == nullptr) {
-            deps.installer->remove(task.new_inbound_spi, 0);
+            tsi == nullptr || tsr == nullptr || (r.dh && !shared)) {
+            deps.installer->remove(r.new_inbound_spi, 0);
             if (config.child_rekey_interval > Duration::zero() && !old->replaced) {
                 old->rekey_at = now() + kRekeyRetryDelay;
             }
@@ -913,13 +1113,17 @@ struct IkeSa::Impl {
         }
         const std::optional<Bytes> peer_min = old->peer_rekey_min_nonce;
         const std::uint32_t peer_new = old->peer_rekey_new_inbound;
-        auto child = accept_child_answer(g, *sa, *tsi, *tsr, m.payloads, task.new_inbound_spi,
-                                         task.nonce, nonce->data);
-        if (!child) return;
+        auto child = accept_child_answer(g, *sa, *tsi, *tsr, m.payloads, r.new_inbound_spi, r.nonce,
+                                         nonce->data, shared ? &*shared : nullptr,
+                                         r.dh ? std::optional(r.dh->group()) : std::nullopt);
+        if (!child) {
+            deps.installer->remove(r.new_inbound_spi, 0);
+            return;
+        }
         const std::uint32_t new_inbound = child->inbound_spi;
         const std::uint32_t new_outbound = child->outbound_spi;
         children.push_back(std::move(*child));  // invalidates `old`
-        const Bytes& our_min = min_nonce(task.nonce, nonce->data);
+        const Bytes& our_min = min_nonce(r.nonce, nonce->data);
         if (peer_min && nonce_less(our_min, *peer_min)) {
             // 2.8.1: our exchange holds the lowest nonce, its SA is redundant; we created it, we
             // delete it. The peer, whose SA survives, deletes the old one.
@@ -956,8 +1160,7 @@ struct IkeSa::Impl {
         }
         const auto* nonce = find_payload<NoncePayload>(m.payloads);
         if (rekey == nullptr) {
-            out.emplace_back(notify(NotifyType::kNoAdditionalSas));
-            send_response(g, m.header, std::move(out));
+            handle_new_child_request(g, m, nonce);
             return;
         }
         ChildSa* old =
@@ -984,7 +1187,7 @@ struct IkeSa::Impl {
         const std::uint32_t old_inbound = old->inbound_spi;
         const bool collision = old->rekeying;
         std::vector<Payload> child_payloads;
-        auto child = respond_child(m, nonce->data, nr_child, child_payloads);
+        auto child = respond_child(m, nonce->data, nr_child, child_payloads, false);
         if (child) out.emplace_back(NoncePayload{nr_child});
         for (auto& p : child_payloads) out.push_back(std::move(p));
         send_response(g, m.header, std::move(out));
@@ -1000,6 +1203,34 @@ struct IkeSa::Impl {
         }
         emit(ChildSaRekeyed{old_inbound, new_inbound, new_outbound});
         child_by_inbound(old_inbound)->replaced = true;  // the peer deletes it
+    }
+
+    // An additional CHILD_SA requested by the peer (1.3.1): no REKEY_SA notify.
+    void handle_new_child_request(Generation& g, const Message& m, const NoncePayload* nonce) {
+        std::vector<Payload> out;
+        if (!config.child) {
+            out.emplace_back(notify(NotifyType::kNoAdditionalSas));
+            send_response(g, m.header, std::move(out));
+            return;
+        }
+        Bytes nr_child;
+        if (nonce == nullptr) {
+            out.emplace_back(notify(NotifyType::kInvalidSyntax));
+        } else if (!random_bytes(nr_child, config.nonce_length)) {
+            out.emplace_back(notify(NotifyType::kTemporaryFailure));
+        }
+        if (!out.empty()) {
+            send_response(g, m.header, std::move(out));
+            return;
+        }
+        std::vector<Payload> child_payloads;
+        auto child = respond_child(m, nonce->data, nr_child, child_payloads, false);
+        if (child) out.emplace_back(NoncePayload{nr_child});
+        for (auto& p : child_payloads) out.push_back(std::move(p));
+        send_response(g, m.header, std::move(out));
+        if (!child) return;
+        emit(child_up(*child));
+        children.push_back(std::move(*child));
     }
 
     void start_ike_rekey(Task task) {
@@ -1228,9 +1459,12 @@ struct IkeSa::Impl {
             const auto* info = std::get_if<InfoTask>(&moved);
             if (auto* rekey = std::get_if<RekeyChildTask>(&moved)) {
                 // Started again from scratch on the new SA.
-                deps.installer->remove(rekey->new_inbound_spi, 0);
+                deps.installer->remove(rekey->request.new_inbound_spi, 0);
                 if (ChildSa* c = child_by_inbound(rekey->old_inbound_spi)) c->rekeying = false;
-                queue.push_front(RekeyChildTask{rekey->old_inbound_spi, 0, {}});
+                queue.push_front(RekeyChildTask{rekey->old_inbound_spi, {}});
+            } else if (auto* create = std::get_if<CreateChildTask>(&moved)) {
+                deps.installer->remove(create->request.new_inbound_spi, 0);
+                queue.push_front(CreateChildTask{});
             } else if (!std::holds_alternative<RekeyIkeTask>(moved) &&
                        (info == nullptr || info->kind != InfoTask::Kind::kDeleteIke)) {
                 queue.push_front(std::move(moved));
@@ -1331,6 +1565,8 @@ struct IkeSa::Impl {
             handle_child_rekey_response(g, *child, *m);
         } else if (auto* ike = std::get_if<RekeyIkeTask>(&done.task)) {
             handle_ike_rekey_response(g, *ike, *m);
+        } else if (auto* create = std::get_if<CreateChildTask>(&done.task)) {
+            handle_create_child_response(g, *create, *m);
         }
     }
 
@@ -1468,7 +1704,7 @@ struct IkeSa::Impl {
             for (auto& c : children) {
                 if (c.rekey_at && *c.rekey_at <= t) {
                     c.rekey_at.reset();
-                    queue.push_back(RekeyChildTask{c.inbound_spi, 0, {}});
+                    queue.push_back(RekeyChildTask{c.inbound_spi, {}});
                 }
             }
         }
@@ -1650,7 +1886,13 @@ void IkeSa::rekey_ike_sa() {
 
 void IkeSa::rekey_child_sa(std::uint32_t inbound_spi) {
     if (impl_->state != IkeSaState::kEstablished) return;
-    impl_->queue.push_back(RekeyChildTask{inbound_spi, 0, {}});
+    impl_->queue.push_back(RekeyChildTask{inbound_spi, {}});
+    impl_->start_next_task();
+}
+
+void IkeSa::create_child_sa() {
+    if (impl_->state != IkeSaState::kEstablished || !impl_->config.child) return;
+    impl_->queue.push_back(CreateChildTask{});
     impl_->start_next_task();
 }
 

@@ -16,6 +16,9 @@ namespace mpsa::ike {
 // One proposal per suite, numbered from 1; spi as given (empty in IKE_SA_INIT).
 [[nodiscard]] Proposal ike_proposal(const Suite& suite, std::uint8_t number, const Bytes& spi);
 [[nodiscard]] Proposal esp_proposal(const EspSuite& suite, std::uint8_t number, const Bytes& spi);
+// With Key Exchange transforms (PFS in CREATE_CHILD_SA, RFC 7296 1.3.1), preference order.
+[[nodiscard]] Proposal esp_proposal(const EspSuite& suite, std::uint8_t number, const Bytes& spi,
+                                    std::span<const DhGroup> ke_groups);
 
 // The single Suite described by an answered IKE proposal (exactly one transform per type).
 [[nodiscard]] std::optional<Suite> suite_from_proposal(const Proposal& proposal);
@@ -38,9 +41,28 @@ struct EspSelection {
     const Proposal* proposal = nullptr;
 };
 
-// Proposals asking for PFS (a KE transform other than NONE only) do not match: no PFS yet.
+// Without PFS: proposals asking for a key exchange (KE transforms, none of them NONE) do not
+// match.
 [[nodiscard]] std::optional<EspSelection> select_esp_suite(std::span<const Proposal> offered,
                                                            std::span<const EspSuite> configured);
+// IKE_AUTH: KE transforms are ignored (the CHILD_SA of IKE_AUTH uses the IKE SA's keys; RFC
+// 7296 1.2; strongSwan strips them itself).
+[[nodiscard]] std::optional<EspSelection> select_esp_suite_ignoring_ke(
+    std::span<const Proposal> offered, std::span<const EspSuite> configured);
+
+struct EspPfsSelection {
+    EspSuite suite;
+    const Proposal* proposal = nullptr;
+    std::optional<DhGroup> group;  // the KE group selected; nullopt without PFS
+};
+
+// CREATE_CHILD_SA responder choice. pfs_groups empty: as select_esp_suite (no PFS). Otherwise a
+// proposal must offer one of pfs_groups (PFS required): the first configured suite with the
+// first of our groups it offers, except that a match in `ke_group` (the received KE's group)
+// wins, sparing an INVALID_KE_PAYLOAD round trip -- as select_ike_suite.
+[[nodiscard]] std::optional<EspPfsSelection> select_esp_suite_pfs(
+    std::span<const Proposal> offered, std::span<const EspSuite> configured,
+    std::span<const DhGroup> pfs_groups, std::optional<std::uint16_t> ke_group);
 
 // Intersection of two selectors, if not empty (type, protocol, ports and addresses).
 [[nodiscard]] std::optional<TrafficSelector> intersect(const TrafficSelector& a,

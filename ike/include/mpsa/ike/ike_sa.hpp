@@ -4,7 +4,8 @@
 //
 // Exchanges: IKE_SA_INIT (COOKIE and INVALID_KE_PAYLOAD retries, NAT detection, Vendor IDs),
 // IKE_AUTH with one CHILD_SA, INFORMATIONAL (Delete, liveness checks, application notifies),
-// CREATE_CHILD_SA (IKE SA and CHILD_SA rekey, simultaneous rekeys per 2.8.1/2.8.2). Window size
+// CREATE_CHILD_SA (IKE SA and CHILD_SA rekey, simultaneous rekeys per 2.8.1/2.8.2, additional
+// CHILD_SAs, PFS with INVALID_KE_PAYLOAD retries). Window size
 // 1: one request of ours outstanding, retransmitted with backoff; the last response is cached
 // and sent again for a retransmitted request.
 //
@@ -104,6 +105,9 @@ class IkeSa {
     // CREATE_CHILD_SA rekeys and Deletes started by us.
     void rekey_ike_sa();
     void rekey_child_sa(std::uint32_t inbound_spi);
+    // An additional CHILD_SA (CREATE_CHILD_SA without REKEY_SA, RFC 7296 1.3.1) with the
+    // configured proposals, selectors, mode and PFS groups: ChildSaUp or ChildSaFailed follows.
+    void create_child_sa();
     void delete_child_sa(std::uint32_t inbound_spi);
     void close();
 

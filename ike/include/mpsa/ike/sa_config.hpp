@@ -23,6 +23,12 @@ struct ChildSaConfig {
     // Initiator: the mode asked for. Responder: kTransport accepts USE_TRANSPORT_MODE, kTunnel
     // answers it with a tunnel-mode SA.
     ChildMode mode = ChildMode::kTunnel;
+    // PFS (RFC 7296 1.3.1): CHILD_SAs made or rekeyed by CREATE_CHILD_SA carry a key exchange in
+    // one of these groups, preference order (strongSwan: esp_proposals = aes128gcm16-x25519).
+    // Initiator: proposed, KE in the first (or the one INVALID_KE_PAYLOAD asks for). Responder:
+    // required. Empty: no PFS (KE transforms other than NONE refused). The CHILD_SA of IKE_AUTH
+    // never has its own key exchange.
+    std::vector<DhGroup> pfs_groups;
 };
 
 struct IkeSaConfig {
