@@ -251,6 +251,7 @@ void GatewayGroupManager::send(Group& group, std::uint64_t member, std::uint32_t
         delivery.handle.reset();
         return;
     }
+    if (delivery.attempts > 0) ++retransmitted_puts_;
     ++delivery.attempts;
     delivery.deadline = now + group.config.retransmit_timeout;
     delivery.handle = sender_.send_mpsa_put(m->second.ike_sa, *put);

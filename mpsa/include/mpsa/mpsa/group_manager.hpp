@@ -159,6 +159,8 @@ class GatewayGroupManager {
 
     [[nodiscard]] std::optional<GroupStatus> status(std::string_view group) const;
     [[nodiscard]] std::vector<MemberStatus> member_status(std::string_view group) const;
+    // MPSA_PUTs sent again for a delivery (no answer, failure, IKE SA rekeyed), all groups.
+    [[nodiscard]] std::uint64_t retransmitted_puts() const { return retransmitted_puts_; }
     [[nodiscard]] std::optional<DeliveryState> delivery_state(std::string_view group,
                                                               IkeSaId ike_sa,
                                                               std::uint32_t spi) const;
@@ -243,6 +245,7 @@ class GatewayGroupManager {
     std::map<IkeSaId, std::uint64_t> member_by_ike_sa_;
     std::map<RequestHandle, HandleTarget> handles_;
     std::uint64_t next_member_id_ = 1;
+    std::uint64_t retransmitted_puts_ = 0;
 };
 
 }  // namespace mpsa::mpsa
