@@ -9,7 +9,9 @@ IPv6),
 lifecycle (IKE rekey started by each side, DPD both ways, Delete both ways),
 libipsec (CHILD_SA with charon's kernel-libipsec: UDP encapsulation on 4500, both directions),
 cert (X.509 with a throw-away CA made by the openssl CLI, both directions),
-tshark (our keylog decrypts a capture of our IKE_AUTH without malformed packets).
+tshark (our keylog decrypts a capture of our IKE_AUTH without malformed packets),
+pfs (charon's esp_proposals with a DH group: CHILD_SA rekeys and additional CHILD_SAs with a KE
+payload, started by each side, INVALID_KE_PAYLOAD answered by each side; both roles).
 """
 
 from __future__ import annotations
@@ -140,11 +142,11 @@ secrets {{
 """
 
 
-def child_conf(local_ts: str, remote_ts: str) -> str:
+def child_conf(local_ts: str, remote_ts: str, esp_proposals: str = "aes128gcm16") -> str:
     return f"""      c {{
         local_ts = {local_ts}
         remote_ts = {remote_ts}
-        esp_proposals = aes128gcm16
+        esp_proposals = {esp_proposals}
         mode = tunnel
         rekey_time = 0
       }}"""
@@ -309,6 +311,129 @@ def scenario_libipsec(env: Env) -> None:
         c.stop()
 
 
+def charon_children(c: Charon) -> list[str]:
+    """charon's INSTALLED CHILD_SAs named c or c2, one line each (with their algorithms)."""
+    return re.findall(r"^\s+c2?: #\d+, reqid \d+, INSTALLED, [^\n]*", c.list_sas(), re.M)
+
+
+def log_since(c: Charon, mark: int) -> str:
+    return c.log_path.read_text()[mark:]
+
+
+def scenario_pfs(env: Env) -> None:
+    """PFS in CREATE_CHILD_SA (RFC 7296 1.3.1, 1.3.3) and additional CHILD_SAs, against charon
+    with esp_proposals carrying DH groups. charon needs kernel-libipsec to install CHILD_SAs
+    here (no ESP in this kernel), which also means UDP encapsulation on 4500. charon refuses to
+    initiate a second CHILD_SA with the selectors of an existing one, so its additional
+    CHILD_SA (c2) is for 10.2.0.2, which our selectors also cover."""
+    for address in ("10.2.0.1/32", "10.2.0.2/32"):
+        subprocess.run(["ip", "-n", env.nets.b, "addr", "add", address, "dev", "lo"], check=True)
+    ts = ["--local-ts", "10.1.0.1/32", "--remote-ts", "10.2.0.1/32", "--remote-ts", "10.2.0.2/32"]
+
+    def charon_for(esp: str) -> Charon:
+        children = (child_conf("10.2.0.1/32", "10.1.0.1/32", esp) + "\n" +
+                    child_conf("10.2.0.2/32", "10.1.0.1/32", esp).replace("      c {", "      c2 {"))
+        conf = swanctl_conf(env.b4, env.a4, DEFAULT_PROPOSAL, child=children)
+        return env.charon(conf, libipsec=True)
+
+    def expect_ke_exchange(c: Charon, mark: int, direction: str, what: str) -> None:
+        # charon logs each message's payloads, e.g. "[ N(REKEY_SA) SA No KE TSi TSr ]".
+        pattern = rf"{direction} CREATE_CHILD_SA (request|response) \d+ \[[^]]* KE [^]]*\]"
+        found = re.findall(pattern, log_since(c, mark))
+        if len(found) < 2:
+            raise Failure(f"{what}: no KE in both CREATE_CHILD_SA messages on charon's side: "
+                          f"{found}\n{c.log_tail(20)}")
+
+    def expect_charon_pfs_children(c: Charon, count: int, what: str) -> None:
+        wait_until(lambda: len(charon_children(c)) == count and
+                   all("CURVE_25519" in line for line in charon_children(c)), 5,
+                   f"{what}: charon with {count} INSTALLED CHILD_SA(s) using CURVE_25519 "
+                   f"({charon_children(c)})")
+
+    # 1. charon requires x25519; our initiator proposes ecp256 first (KE in ecp256), x25519 too.
+    c = charon_for("aes128gcm16-x25519")
+    try:
+        with env.peer("--role", "initiator", "--remote", env.b4, "--psk", PSK, *ts,
+                      "--pfs", "ecp256", "--pfs", "x25519") as p:
+            p.wait("ike_up")
+            first = p.wait("child_up")
+            wait_until(lambda: len(charon_children(c)) == 1, 5, "charon's IKE_AUTH CHILD_SA")
+            mark = len(c.log_path.read_text())
+            p.command("rekey-child")
+            rk = p.wait("child_rekeyed", old_in_spi=first["in_spi"])
+            log = log_since(c, mark)
+            if not re.search(r"generating CREATE_CHILD_SA response \d+ \[ N\(INVAL_KE\) \]",
+                             log):
+                raise Failure(f"expected charon to answer INVALID_KE_PAYLOAD first:\n{log[-3000:]}")
+            expect_ke_exchange(c, mark, "(parsed|generating)", "rekey by us after INVALID_KE")
+            expect_charon_pfs_children(c, 1, "rekey by us")
+            print(f"PASS pfs: our CHILD_SA rekey, INVALID_KE_PAYLOAD(ecp256 -> x25519) from "
+                  f"charon, retried: {first['in_spi']} -> {rk['in_spi']}, charon CURVE_25519")
+            mark = len(c.log_path.read_text())
+            c.swanctl("--rekey", "--child", "c")
+            rk2 = p.wait("child_rekeyed", old_in_spi=rk["in_spi"])
+            expect_ke_exchange(c, mark, "(parsed|generating)", "rekey by charon")
+            expect_charon_pfs_children(c, 1, "rekey by charon")
+            print(f"PASS pfs: charon's CHILD_SA rekey with KE answered by us: "
+                  f"{rk['in_spi']} -> {rk2['in_spi']}")
+            mark = len(c.log_path.read_text())
+            p.command("create-child")
+            extra = p.wait("child_up")
+            expect_ke_exchange(c, mark, "(parsed|generating)", "additional CHILD_SA by us")
+            expect_charon_pfs_children(c, 2, "additional CHILD_SA by us")
+            print(f"PASS pfs: additional CHILD_SA by us with KE: {extra['in_spi']} "
+                  f"(2 CHILD_SAs on one IKE SA)")
+            mark = len(c.log_path.read_text())
+            c.initiate(child="c2")
+            extra2 = p.wait("child_up")
+            expect_ke_exchange(c, mark, "(parsed|generating)", "additional CHILD_SA by charon")
+            expect_charon_pfs_children(c, 3, "additional CHILD_SA by charon")
+            print(f"PASS pfs: additional CHILD_SA by charon on the same IKE SA, KE answered by "
+                  f"us: {extra2['in_spi']} (3 CHILD_SAs)")
+            p.command("close")
+            p.wait("ike_down")
+        wait_until(lambda: c.ike_state("t") is None, 5, "charon dropping the IKE SA")
+    finally:
+        c.stop()
+
+    # 2. charon initiates, its KE in ecp256 first (esp_proposals ecp256 and x25519); ours
+    #    requires x25519: we answer INVALID_KE_PAYLOAD, charon retries.
+    c = charon_for("aes128gcm16-ecp256-x25519")
+    try:
+        with env.peer("--role", "responder", "--psk", PSK, *ts, "--pfs", "x25519") as p:
+            c.initiate(child="c")
+            p.wait("ike_up")
+            first = p.wait("child_up")
+            wait_until(lambda: len(charon_children(c)) == 1, 5, "charon's IKE_AUTH CHILD_SA")
+            mark = len(c.log_path.read_text())
+            c.swanctl("--rekey", "--child", "c")
+            rk = p.wait("child_rekeyed", old_in_spi=first["in_spi"])
+            log = log_since(c, mark)
+            if not re.search(r"parsed CREATE_CHILD_SA response \d+ \[ N\(INVAL_KE\) \]", log):
+                raise Failure(f"expected our INVALID_KE_PAYLOAD in charon's log:\n{log[-3000:]}")
+            expect_ke_exchange(c, mark, "(parsed|generating)", "rekey by charon after INVALID_KE")
+            expect_charon_pfs_children(c, 1, "rekey by charon")
+            print(f"PASS pfs: charon's CHILD_SA rekey, our INVALID_KE_PAYLOAD(x25519), charon "
+                  f"retried: {first['in_spi']} -> {rk['in_spi']}")
+            mark = len(c.log_path.read_text())
+            p.command("rekey-child")
+            rk2 = p.wait("child_rekeyed", old_in_spi=rk["in_spi"])
+            expect_ke_exchange(c, mark, "(parsed|generating)", "rekey by our responder")
+            expect_charon_pfs_children(c, 1, "rekey by our responder")
+            print(f"PASS pfs: CHILD_SA rekey by our responder with KE: {rk['in_spi']} -> "
+                  f"{rk2['in_spi']}")
+            mark = len(c.log_path.read_text())
+            p.command("create-child")
+            extra = p.wait("child_up")
+            expect_ke_exchange(c, mark, "(parsed|generating)", "additional CHILD_SA by responder")
+            expect_charon_pfs_children(c, 2, "additional CHILD_SA by our responder")
+            print(f"PASS pfs: additional CHILD_SA by our responder with KE: {extra['in_spi']}")
+            c.swanctl("--terminate", "--ike", "t")
+            p.wait("ike_down")
+    finally:
+        c.stop()
+
+
 def make_pki(d: Path) -> None:
     def ossl(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=d)
@@ -407,6 +532,8 @@ def main() -> int:
                 scenario_cert(env, scenario[5:])
             elif scenario == "tshark":
                 scenario_tshark(env)
+            elif scenario == "pfs":
+                scenario_pfs(env)
             else:
                 print(f"unknown scenario {scenario}")
                 return 2

@@ -1,11 +1,14 @@
 // ike_peer: our IKEv2 (SaManager over real sockets) as one peer of an interop test. Runs an
 // initiator or a responder from command-line options, prints every event as one JSON line on
-// stdout, takes commands on stdin (rekey-ike, rekey-child, delete-child, close, notify, mpsa-put,
-// quit) and exits on --exit-on <event> (status 0), on quit/EOF, or after --timeout seconds
-// (status 3).
+// stdout, takes commands on stdin (rekey-ike, rekey-child, delete-child, create-child, close,
+// notify, mpsa-put, quit) and exits on --exit-on <event> (status 0), on quit/EOF, or after
+// --timeout seconds (status 3).
+//
 // "notify" sends an empty INFORMATIONAL (a liveness check); "mpsa-put" sends an INFORMATIONAL
 // carrying N(MPSA_PUT) for a freshly generated group SA, encoded by mpsa's codec, whatever Vendor
 // IDs the peer sent: a test-only way to show that a plain IKEv2 peer (strongSwan) tolerates it.
+// "create-child" asks for an additional CHILD_SA; --pfs makes CREATE_CHILD_SA use PFS.
+//
 // CHILD_SAs are "installed" in a userspace table only (this test kernel has no ESP), or with
 // --install kernel into the namespace's XFRM through mpsa::daemon's XfrmChildSaInstaller.
 #include <unistd.h>
@@ -278,6 +281,7 @@ int main(int argc, char** argv) {
     std::string cert_path, key_path, ca_path;
     std::vector<std::string> local_ts_text, remote_ts_text;
     std::string esp_proposal = "aes128gcm16";
+    std::vector<std::string> pfs_text;
     double dpd_s = 0;
     std::string keylog_ike, keylog_esp;
     std::string exit_on;
@@ -297,6 +301,8 @@ int main(int argc, char** argv) {
     app.add_option("--local-ts", local_ts_text, "CHILD_SA local traffic selector (CIDR)");
     app.add_option("--remote-ts", remote_ts_text, "CHILD_SA remote traffic selector (CIDR)");
     app.add_option("--esp-proposal", esp_proposal);
+    app.add_option("--pfs", pfs_text,
+                   "PFS group(s) for CREATE_CHILD_SA (x25519, ecp256, ecp384, modp2048)");
     app.add_option("--dpd", dpd_s, "liveness check interval in seconds (0: none)");
     app.add_option("--retransmit-timeout", retransmit_timeout_s);
     app.add_option("--keylog-ike", keylog_ike,
@@ -343,6 +349,15 @@ int main(int argc, char** argv) {
             return fail("unsupported --esp-proposal");
         }
         child.proposals.push_back(esp);
+        for (const auto& name : pfs_text) {
+            std::optional<ike::DhGroup> group;
+            for (const auto g : {ike::DhGroup::kCurve25519, ike::DhGroup::kEcp256,
+                                 ike::DhGroup::kEcp384, ike::DhGroup::kModp2048}) {
+                if (ike::dh_group_name(g) == name) group = g;
+            }
+            if (!group) return fail("bad --pfs " + name);
+            child.pfs_groups.push_back(*group);
+        }
         for (const auto& t : local_ts_text) {
             auto ts = parse_ts(t);
             if (!ts) return fail("bad --local-ts " + t);
@@ -469,6 +484,8 @@ int main(int argc, char** argv) {
                         } else {
                             sa.delete_child_sa(children.front().inbound_spi);
                         }
+                    } else if (line == "create-child") {
+                        sa.create_child_sa();
                     } else if (line == "close") {
                         sa.close();
                     } else if (line == "notify") {

@@ -98,6 +98,45 @@ TEST_F(SaSessions, ManyPeersAreRoutedToTheirOwnIkeSa) {
     EXPECT_EQ(received, 4U);
 }
 
+// The timer index must agree with a scan of every SA's next_timer(), including SAs driven
+// directly through find() without collect(), and must run exactly the SAs that are due.
+TEST_F(SaSessions, TimerIndexMatchesAScanOfAllSas) {
+    auto scan = [](IkeSessions& sessions, const std::vector<SessionId>& ids) {
+        std::optional<TimePoint> next;
+        for (SessionId id : ids) {
+            IkeSa* sa = sessions.find(id);
+            if (sa == nullptr) continue;
+            const auto t = sa->next_timer();
+            if (t && (!next || *t < *next)) next = t;
+        }
+        return next;
+    };
+    std::vector<SessionId> ids;
+    for (std::uint8_t n = 1; n <= 6; ++n) {
+        ids.push_back(start_cpe(n));
+        clock_.advance(std::chrono::milliseconds(100));  // distinct retransmission deadlines
+    }
+    ASSERT_TRUE(cpes_.next_timer().has_value());
+    EXPECT_EQ(cpes_.next_timer(), scan(cpes_, ids));
+    pump();
+    EXPECT_EQ(cpes_.next_timer(), scan(cpes_, ids)) << "liveness checks of established SAs";
+    // Driven directly (a liveness check queued by a notify request), not collected.
+    cpes_.find(ids[3])->send_notifies({NotifyPayload{}});
+    EXPECT_EQ(cpes_.next_timer(), scan(cpes_, ids));
+    EXPECT_LT(*cpes_.next_timer(), clock_.now() + std::chrono::seconds(10))
+        << "the outstanding request's retransmission, earlier than any liveness check";
+    // Run the due timer: only the SA with the outstanding request retransmits.
+    clock_.set(*cpes_.next_timer());
+    cpes_.on_timer();
+    // The request (never collected) and its retransmission, the same bytes, from CPE 4 only.
+    const auto sent = cpes_.take_outgoing();
+    ASSERT_EQ(sent.size(), 2U);
+    EXPECT_EQ(sent[0].local, cpe_endpoint(4));
+    EXPECT_EQ(sent[1].local, cpe_endpoint(4));
+    EXPECT_EQ(sent[0].data, sent[1].data);
+    EXPECT_EQ(cpes_.next_timer(), scan(cpes_, ids));
+}
+
 TEST_F(SaSessions, CookiesAboveTheHalfOpenThresholdThenEveryoneGetsIn) {
     for (std::uint8_t n = 1; n <= 8; ++n) start_cpe(n);
     for (const auto& d : cpes_.take_outgoing()) {
