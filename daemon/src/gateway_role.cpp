@@ -104,7 +104,7 @@ class GatewayRole final : public NodeRole {
           config_(config),
           bridge_(ctx_.clock, ctx_.random),
           group_timer_(ctx_.io),
-          m_ike_sas_(ctx_.metrics.gauge("mpsa_ike_sas", "established IKE SAs")),
+          m_ike_sas_(ctx_.metrics.gauge("mpsa_ike_sas", "Established IKE SAs")),
           m_refused_(ctx_.metrics.counter(
               "mpsa_members_refused_total",
               "peers whose authenticated identity matches no group (IKE SA refused)")),
@@ -518,15 +518,15 @@ class GatewayRole final : public NodeRole {
         if (manager_) {
             const auto& sc = manager_->sessions().counters();
             ctx_.metrics
-                .counter("mpsa_decode_errors_total", "inputs rejected by a decoder",
+                .counter("mpsa_decode_errors_total", "Malformed input by source and reason",
                          {{"source", "ike"}, {"reason", "malformed"}})
                 .set(static_cast<std::int64_t>(sc.malformed));
             ctx_.metrics
-                .counter("mpsa_decode_errors_total", "inputs rejected by a decoder",
+                .counter("mpsa_decode_errors_total", "Malformed input by source and reason",
                          {{"source", "ike"}, {"reason", "unknown_spi"}})
                 .set(static_cast<std::int64_t>(sc.unknown_spi));
             ctx_.metrics
-                .counter("mpsa_decode_errors_total", "inputs rejected by a decoder",
+                .counter("mpsa_decode_errors_total", "Malformed input by source and reason",
                          {{"source", "ike"}, {"reason", "unexpected_notify"}})
                 .set(static_cast<std::int64_t>(c.unexpected_notifies));
             ctx_.metrics
