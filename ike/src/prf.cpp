@@ -91,21 +91,29 @@ tl::expected<SecretBytes, PrfError> prf_plus(PrfId id, ByteView key, ByteView se
                                              std::size_t length) {
     const std::size_t block = prf_output_length(id);
     if (length > block * 255) return tl::unexpected(PrfError::kOutputTooLong);
+    // One HMAC context keyed once; each block re-initialises it with that key (a null key to
+    // EVP_MAC_init keeps the key), instead of a fresh context and key schedule per block.
+    auto ctx = detail::new_hmac(digest_name(id));
+    if (!ctx) return tl::unexpected(PrfError::kCrypto);
+    static const std::uint8_t kEmpty = 0;
+    const std::uint8_t* key_ptr = key.empty() ? &kEmpty : key.data();
+    if (EVP_MAC_init(ctx.get(), key_ptr, key.size(), nullptr) != 1)
+        return tl::unexpected(PrfError::kCrypto);
     SecretBytes out(length);
-    SecretBytes input(block + seed.size() + 1);  // T(n-1) | S | n
+    SecretBytes t(block);  // T(n-1), then T(n)
     std::size_t produced = 0;
-    std::size_t prev_len = 0;
     for (unsigned n = 1; produced < length; ++n) {
-        // input = T(n-1) (prev_len bytes, already at the front) | seed | n
-        std::copy(seed.begin(), seed.end(), input.data() + prev_len);
-        input.data()[prev_len + seed.size()] = static_cast<std::uint8_t>(n);
-        auto t = prf(id, key, ByteView(input.data(), prev_len + seed.size() + 1));
-        if (!t) return tl::unexpected(t.error());
+        const std::uint8_t counter = static_cast<std::uint8_t>(n);
+        std::size_t written = 0;
+        if ((n > 1 && (EVP_MAC_init(ctx.get(), nullptr, 0, nullptr) != 1 ||
+                       EVP_MAC_update(ctx.get(), t.data(), t.size()) != 1)) ||
+            (!seed.empty() && EVP_MAC_update(ctx.get(), seed.data(), seed.size()) != 1) ||
+            EVP_MAC_update(ctx.get(), &counter, 1) != 1 ||
+            EVP_MAC_final(ctx.get(), t.data(), &written, t.size()) != 1 || written != block)
+            return tl::unexpected(PrfError::kCrypto);
         const std::size_t take = std::min(block, length - produced);
-        std::copy(t->data(), t->data() + take, out.data() + produced);
+        std::copy(t.data(), t.data() + take, out.data() + produced);
         produced += take;
-        std::copy(t->data(), t->data() + block, input.data());
-        prev_len = block;
     }
     return out;
 }
