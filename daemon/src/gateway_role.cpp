@@ -159,6 +159,9 @@ class GatewayRole final : public NodeRole {
         manager_config.endpoint.addresses = *addresses;
         manager_config.endpoint.ike_port = config_.ike_port;
         manager_config.endpoint.natt_port = config_.natt_port;
+        // A CPE behind NAT gets a UDP-encapsulated BGP CHILD_SA: the NAT-T socket must hand
+        // ESP-in-UDP to the kernel, or inbound ESP is silently dropped at the socket.
+        manager_config.endpoint.options.esp_in_udp = config_.bgp_child_sa.enabled;
         base_ike_config_ = base_ike_sa_config(config_);
         auto manager = ike::SaManager::open(
             ctx_.io, ctx_.clock, ctx_.random, manager_config,
