@@ -109,6 +109,7 @@ class CountingKernel final : public xfrm::Kernel {
                 continue;
             }
             ++changes_made;
+            spdlog::debug("kernel: {}", xfrm::describe(changes[i]));
             switch (changes[i].op) {
                 case xfrm::ChangeOp::kAdd:
                     adds_.inc();

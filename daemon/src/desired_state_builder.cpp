@@ -237,7 +237,9 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         // the chosen peer's family to say where the traffic is expected.
         for (const auto dir : {xfrm::Direction::kIn, xfrm::Direction::kFwd}) {
             auto in_policy = policy(layout, dir, destination, any_prefix(family), destination);
-            in_policy.templates.push_back(tunnel_template(layout, any_address(own.family), own, 0));
+            // The wildcard source as the unspecified address (all zero, the family taken from
+            // dst): that is what the kernel's dump decodes to, so the reconciler sees no change.
+            in_policy.templates.push_back(tunnel_template(layout, xfrm::IpAddress{}, own, 0));
             state.add(std::move(in_policy));
         }
 

@@ -10,6 +10,7 @@
 
 #include <mpsa/ike/bytes.hpp>
 #include <mpsa/mpsa/cpe_group_sa.hpp>
+#include <mpsa/xfrm/codec.hpp>
 #include <mpsa/xfrm/diff.hpp>
 #include <mpsa/xfrm/ownership.hpp>
 
@@ -116,7 +117,7 @@ class DaemonDesiredState : public ::testing::Test {
         return p;
     }
     static xfrm::Policy expected_in(Direction dir, const std::string& src, std::uint32_t priority,
-                                    const std::string& own_any, const std::string& own) {
+                                    const std::string& own) {
         xfrm::Policy p;
         p.dir = dir;
         const auto s = Prefix::from(src);
@@ -124,7 +125,8 @@ class DaemonDesiredState : public ::testing::Test {
         p.selector.dst = Prefix::from(s.family() == xfrm::Family::kIpv4 ? "0.0.0.0/0" : "::/0");
         p.if_id = kIfId;
         p.priority = priority;
-        p.templates.push_back({IpAddress::from(own_any), IpAddress::from(own), 0, xfrm::kProtoEsp,
+        // Wildcard source, unspecified: what the kernel's dump gives back for it.
+        p.templates.push_back({IpAddress{}, IpAddress::from(own), 0, xfrm::kProtoEsp,
                                xfrm::Mode::kTunnel, kIfId, false});
         return p;
     }
@@ -222,8 +224,8 @@ TEST_F(DaemonDesiredState, ThreePeerMeshProducesExactlyTheExpectedObjects) {
         expected.add(expected_out(peer->lan4, p4, "192.0.2.1", peer->esp, kSpiA));
         expected.add(expected_out(peer->lan6, p6, "192.0.2.1", peer->esp, kSpiA));
         for (auto dir : {Direction::kIn, Direction::kFwd}) {
-            expected.add(expected_in(dir, peer->lan4, p4, "0.0.0.0", "192.0.2.1"));
-            expected.add(expected_in(dir, peer->lan6, p6, "0.0.0.0", "192.0.2.1"));
+            expected.add(expected_in(dir, peer->lan4, p4, "192.0.2.1"));
+            expected.add(expected_in(dir, peer->lan6, p6, "192.0.2.1"));
         }
         expected.add(expected_route(peer->lan4));
         expected.add(expected_route(peer->lan6));
@@ -270,7 +272,7 @@ TEST_F(DaemonDesiredState, Ipv6OutsideCarriesBothInnerFamilies) {
     EXPECT_EQ(*find_policy(group.state, Direction::kOut, "10.2.0.0/24"),
               expected_out("10.2.0.0/24", 10008, "2001:db8:ff::1", "2001:db8:ff::2", kSpiA));
     EXPECT_EQ(*find_policy(group.state, Direction::kIn, "fd00:2::/64"),
-              expected_in(Direction::kIn, "fd00:2::/64", 10064, "::", "2001:db8:ff::1"));
+              expected_in(Direction::kIn, "fd00:2::/64", 10064, "2001:db8:ff::1"));
     EXPECT_TRUE(group.state.rules.contains(
         expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8:ff::2/128")));
     EXPECT_TRUE(group.state.rules.contains(
@@ -637,8 +639,8 @@ TEST_F(DaemonDesiredState, DualStackReachesEachPeerFromTheOwnAddressOfItsFamily)
     expected.add(expected_out(kB.lan4, 10008, "192.0.2.1", kB.esp, kSpiA));
     expected.add(expected_out(kB.lan6, 10064, "2001:db8:ff::1", "2001:db8:ff::2", kSpiA));
     for (auto dir : {Direction::kIn, Direction::kFwd}) {
-        expected.add(expected_in(dir, kB.lan4, 10008, "0.0.0.0", "192.0.2.1"));
-        expected.add(expected_in(dir, kB.lan6, 10064, "::", "2001:db8:ff::1"));
+        expected.add(expected_in(dir, kB.lan4, 10008, "192.0.2.1"));
+        expected.add(expected_in(dir, kB.lan6, 10064, "2001:db8:ff::1"));
     }
     expected.add(expected_route(kB.lan4));
     expected.add(expected_route(kB.lan6));
@@ -695,6 +697,49 @@ TEST_F(DaemonDesiredState, DualStackRolloverKeepsBothInboundAddressesPerSpi) {
         EXPECT_TRUE(group.state.sas.contains(sa_key("2001:db8:ff::1", spi)));
     }
     EXPECT_EQ(group.state.sas.size(), 4U);
+}
+
+// What the kernel gives back for each object (a dump entry has the add request's layout) must
+// satisfy the desired object, or every resync would rewrite it and a restarted daemon could
+// never adopt with zero changes (a wildcard template source once came back unspecified).
+TEST_F(DaemonDesiredState, EveryObjectSurvivesTheNetlinkRoundTripWithoutADiff) {
+    node_.esp_address_v6 = IpAddress::from("2001:db8:ff::1");
+    node_.overlay_source_v4 = IpAddress::from("10.1.0.1");
+    node_.overlay_source_v6 = IpAddress::from("fd00:1::1");
+    install(kSpiA);
+    advance(seconds(100));
+    install(kSpiB);  // rollover: two inbound SPIs
+    learn(kB);
+    learn(kC, false);  // blocked destinations
+    overlay_.set_route(bp("fd00:9::/64"), {ba("2001:db8:ff::9")});
+    overlay_.set_resolved(ba("2001:db8:ff::9"), true);
+    const auto desired = build().state;
+
+    xfrm::codec::LinkNames links;
+    links.add(2, "eth1");
+    links.add(9, "mpsa1");
+    xfrm::State echoed;
+    std::size_t objects = 0;
+    const auto echo = [&](const xfrm::Object& object) {
+        ++objects;
+        auto messages = xfrm::codec::encode(xfrm::Change{xfrm::ChangeOp::kAdd, object}, links);
+        ASSERT_TRUE(messages) << messages.error().message;
+        ASSERT_EQ(messages->size(), 1U);
+        const bool xfrm_channel = xfrm::codec::channel_of(object) == xfrm::codec::Channel::kXfrm;
+        auto event = xfrm_channel ? xfrm::codec::decode_xfrm(messages->at(0).view())
+                                  : xfrm::codec::decode_route(messages->at(0).view(), links);
+        ASSERT_TRUE(event) << xfrm::describe(object);
+        echoed.add(event->object);
+    };
+    for (const auto& [name, i] : desired.interfaces) echo(i);
+    for (const auto& [key, sa] : desired.sas) echo(sa);
+    for (const auto& [key, p] : desired.policies) echo(p);
+    for (const auto& [key, r] : desired.routes) echo(r);
+    for (const auto& r : desired.rules) echo(r);
+    EXPECT_GT(objects, 20U);
+    for (const auto& change : xfrm::diff(desired, echoed)) {
+        ADD_FAILURE() << "would change: " << xfrm::describe(change);
+    }
 }
 
 TEST(DaemonOverlayRoutes, AppliesTheRouteModelsChangeStream) {
