@@ -3,6 +3,7 @@
 //   ike_handshake --serve ADDR               our responder; "rss" on stdin prints {"rss_kib":..}
 //   ike_handshake --local A --target B -n N -c W   opens N IKE SAs, W handshakes in flight
 // run.py drives both against our responder and against charon in namespaces. Not a test.
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -116,7 +117,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         std::cout << "{\"ready\":true,\"rss_kib\":" << rss_kib() << ",\"cpu_s\":" << cpu_seconds()
-                  << "}" << std::endl;
+                  << ",\"heap_bytes\":" << mallinfo2().uordblks << "}" << std::endl;
         asio::posix::stream_descriptor input(io, ::dup(STDIN_FILENO));
         asio::streambuf buffer;
         std::function<void()> next = [&] {
@@ -128,7 +129,9 @@ int main(int argc, char** argv) {
                 std::istream s(&buffer);
                 std::string line;
                 std::getline(s, line);
+                // Heap in use as malloc sees it (without allocator slack), next to the RSS.
                 std::cout << "{\"rss_kib\":" << rss_kib() << ",\"cpu_s\":" << cpu_seconds()
+                          << ",\"heap_bytes\":" << mallinfo2().uordblks
                           << ",\"ike_sas\":" << (*manager)->sessions().size() << ",\"up\":" << up
                           << "}" << std::endl;
                 next();
