@@ -33,6 +33,11 @@ void CpeController::on_group_sa_changed() {
     (void)debouncer_.notify();
 }
 
+void CpeController::set_node(NodeFacts node) {
+    node_ = std::move(node);
+    (void)debouncer_.notify();
+}
+
 std::optional<GroupDesiredState> CpeController::take_rebuild() {
     if (!debouncer_.take_due()) return std::nullopt;
     return build_now();

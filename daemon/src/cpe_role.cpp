@@ -272,11 +272,14 @@ class CpeRole final : public NodeRole {
 
     // IKE
     std::unique_ptr<ike::Authenticator> authenticator_;
+    std::vector<std::unique_ptr<ike::Authenticator>> retired_authenticators_;  // see reload()
     std::unique_ptr<ike::SaManager> ike_;
     std::map<ike::SessionId, GatewaySession> sessions_;
     std::optional<ike::SessionId> active_;  // the newest session (the one being set up or used)
     ReconnectBackoff backoff_;
     bool reconnect_pending_ = false;
+    // A re-authentication is under way (or must be retried) while an older IKE SA still works.
+    bool reauth_pending_ = false;
 
     // overlay routes
     std::unique_ptr<bgp_glue::ZapiClient> zapi_;
@@ -600,7 +603,7 @@ void CpeRole::schedule_reconnect(const std::string& why) {
         if (e || !a || !*a) return;
         reconnect_pending_ = false;
         // Another SA may have come up meanwhile (re-authentication).
-        if (!sessions_.empty()) return;
+        if (!sessions_.empty() && !reauth_pending_) return;
         connect_gateway(false);
     });
 }
@@ -629,6 +632,7 @@ void CpeRole::on_session_event(const ike::SessionEvent& session_event) {
                 session.established = true;
                 session.established_at = clock_.now();
                 backoff_.reset();
+                reauth_pending_ = false;
                 spdlog::info("IKE SA with gateway {} established (SPIs {}/{})",
                              mpsa::identity_text(e.peer_id), ike_spi_text(e.spis.initiator),
                              ike_spi_text(e.spis.responder));
@@ -664,7 +668,13 @@ void CpeRole::on_session_event(const ike::SessionEvent& session_event) {
         bridge_->detach(found->second.attached);
         sessions_.erase(found);
         if (active_ == id) active_.reset();
-        if (sessions_.empty()) schedule_reconnect("no IKE SA with the gateway");
+        if (sessions_.empty()) {
+            schedule_reconnect("no IKE SA with the gateway");
+        } else if (reauth_pending_ &&
+                   std::none_of(sessions_.begin(), sessions_.end(),
+                                [](const auto& s) { return !s.second.established; })) {
+            schedule_reconnect("re-authentication failed");
+        }
     }
     advance_lifecycle();
     update_gauges();
@@ -683,13 +693,14 @@ void CpeRole::handle_put_results(const std::vector<mpsa::PutResult>& results) {
         }
         const auto reason = std::string(mpsa::to_string(result.outcome.error()));
         context_.metrics
-            .counter("mpsa_put_rejected_total", "MPSA_PUT notifies refused", {{"reason", reason}})
+            .counter("mpsa_put_rejected_total", "MPSA_PUT notifies refused",
+                     {{"reason", std::string(put_rejection_label(result.outcome.error()))}})
             .inc();
         if (result.malformation) {
             context_.metrics
                 .counter("mpsa_decode_errors_total", "Malformed input by source and reason",
                          {{"source", "mpsa_put"},
-                          {"reason", std::string(mpsa::to_string(*result.malformation))}})
+                          {"reason", metric_label(mpsa::to_string(*result.malformation))}})
                 .inc();
         }
         spdlog::warn("group {}: MPSA_PUT SPI {} refused: {}{}", config_.group.name,
@@ -708,6 +719,7 @@ void CpeRole::reauthenticate() {
     }
     spdlog::info("group {}: group SA near its end without a successor: re-authenticating",
                  config_.group.name);
+    reauth_pending_ = true;
     connect_gateway(false);
 }
 
@@ -945,10 +957,11 @@ void CpeRole::update_gauges() {
         for (std::size_t i = 0; i < bgp_glue::kDecodeErrcCount; ++i) {
             if (counters.errors[i] == 0) continue;
             context_.metrics
-                .counter("mpsa_decode_errors_total", "Malformed input by source and reason",
-                         {{"source", "zapi"},
-                          {"reason",
-                           std::string(bgp_glue::to_string(static_cast<bgp_glue::DecodeErrc>(i)))}})
+                .counter(
+                    "mpsa_decode_errors_total", "Malformed input by source and reason",
+                    {{"source", "zapi"},
+                     {"reason",
+                      metric_label(bgp_glue::to_string(static_cast<bgp_glue::DecodeErrc>(i)))}})
                 .set(static_cast<std::int64_t>(counters.errors[i]));
         }
     }
@@ -995,12 +1008,16 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
             return tl::make_unexpected("gateway address '" + config.gateway_address +
                                        "' is not reachable from our ESP addresses");
         }
+        if (to_ike_address(*node_.esp_address_of(gateway->family)) != ike_local_) {
+            return tl::make_unexpected(
+                "a gateway of the other address family needs a restart (IKE sockets)");
+        }
         auto auth = load_authenticator(
             config.credentials, [expected = make_identification(config.gateway_identity)](
                                     const ike::Identification& peer) { return peer == expected; });
         if (!auth) return tl::make_unexpected(auth.error());
-        // Sessions keep a pointer to the old authenticator until they are gone: close them
-        // first, then swap.
+        // Closing sessions keep a pointer to the old authenticator (one may be mid-IKE_AUTH):
+        // it is retired, not destroyed.
         auto closing = std::move(sessions_);
         sessions_.clear();
         active_.reset();
@@ -1008,6 +1025,7 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
             bridge_->detach(session.attached);
             (void)ike_->with_sa(id, [](ike::IkeSa& sa) { sa.close(); });
         }
+        retired_authenticators_.push_back(std::move(authenticator_));
         authenticator_ = std::move(auth->authenticator);
     }
     if (config.static_routes != config_.static_routes) {
@@ -1023,32 +1041,13 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
         gateway_ = to_ike_address(*gateway);
         ike_local_ = to_ike_address(*node_.esp_address_of(gateway->family));
         node_.never_overlay = {*gateway};
-        // The controller holds its own copy of the facts: rebuild it around the same lifecycle.
-        controller_ = std::make_unique<CpeController>(
-            node_, layout_, bridge_->lifecycle(), clock_,
-            std::chrono::duration_cast<mpsa::Duration>(config_.timers.debounce));
-        seed_static_routes(config_.static_routes, true);
-        if (learner_) {
-            const auto& model = learner_->model();
-            for (const auto& peer : model.tracked_peers()) {
-                if (model.resolution(peer) == bgp_glue::RouteModel::Resolution::resolved) {
-                    controller_->on_model_change(bgp_glue::PeerChange{
-                        bgp_glue::PeerChange::Kind::resolved, peer, *model.underlay(peer)});
-                }
-            }
-            // Routes: the model has no iterator; a zebra replay restores them (resync).
-            if (zapi_) {
-                zapi_->stop();
-                zapi_->start();
-            }
-        }
+        controller_->set_node(node_);
         reconnect_timer_.cancel();
         reconnect_pending_ = false;
         backoff_.reset();
         connect_gateway(true);
     }
     if (resync_changed) arm_resync_timer();
-    controller_->on_group_sa_changed();  // one rebuild with the new facts
     arm_rebuild_timer();
     spdlog::info("configuration reloaded");
     return {};

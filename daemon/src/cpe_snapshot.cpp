@@ -1,6 +1,7 @@
 #include "mpsa/daemon/cpe_snapshot.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <set>
 
@@ -74,6 +75,36 @@ xfrm::SaKey key_of(const std::string& dst, std::uint32_t spi) {
 }
 
 }  // namespace
+
+std::string metric_label(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) != 0) {
+            out.push_back(static_cast<char>(std::tolower(u)));
+        } else if (!out.empty() && out.back() != '_') {
+            out.push_back('_');
+        }
+    }
+    while (!out.empty() && out.back() == '_') out.pop_back();
+    return out;
+}
+
+std::string_view put_rejection_label(mpsa::PutRejection rejection) {
+    switch (rejection) {
+        case mpsa::PutRejection::kIkeSaNotEstablished:
+            return "not_established";
+        case mpsa::PutRejection::kNotFromGateway:
+            return "not_from_gateway";
+        case mpsa::PutRejection::kNoVendorId:
+            return "no_vendor_id";
+        case mpsa::PutRejection::kMalformed:
+            return "malformed";
+        case mpsa::PutRejection::kKeymatFailed:
+            return "keymat_failed";
+    }
+    return "other";
+}
 
 std::string spi_text(std::uint32_t spi) {
     char buffer[16];

@@ -102,5 +102,23 @@ TEST_F(DaemonCpeController, ChangesThatChangeNothingScheduleNothing) {
     EXPECT_TRUE(now.destinations.empty());
 }
 
+TEST_F(DaemonCpeController, NewNodeFactsRebuildOnceWithThem) {
+    auto facts = node();
+    facts.never_overlay = {xfrm::IpAddress::from("198.51.100.20")};  // a new gateway address
+    controller_.set_node(facts);
+    EXPECT_EQ(controller_.node().never_overlay, facts.never_overlay);
+    ASSERT_TRUE(controller_.next_deadline());
+    clock_.advance(milliseconds(50));
+    const auto rebuilt = controller_.take_rebuild();
+    ASSERT_TRUE(rebuilt);
+    xfrm::Rule exclusion;
+    exclusion.family = xfrm::Family::kIpv4;
+    exclusion.priority = kPeerExclusionRulePriority;
+    exclusion.table = kMainTable;
+    exclusion.dst = xfrm::Prefix::from("198.51.100.20/32");
+    EXPECT_TRUE(rebuilt->state.rules.contains(exclusion));
+    EXPECT_FALSE(controller_.take_rebuild());
+}
+
 }  // namespace
 }  // namespace mpsa::daemon

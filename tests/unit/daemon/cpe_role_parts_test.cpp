@@ -61,6 +61,15 @@ TEST(DaemonCpeSnapshot, FormatsSpisAndNamesSuites) {
     EXPECT_FALSE(gcm.integrity);
 }
 
+TEST(DaemonCpeSnapshot, ReasonsBecomeStableLabelValues) {
+    EXPECT_EQ(metric_label("payload too short"), "payload_too_short");
+    EXPECT_EQ(metric_label("notify SPI size is not 4"), "notify_spi_size_is_not_4");
+    EXPECT_EQ(metric_label("  a--b  "), "a_b");
+    EXPECT_EQ(metric_label(""), "");
+    EXPECT_EQ(put_rejection_label(mpsa::PutRejection::kNoVendorId), "no_vendor_id");
+    EXPECT_EQ(put_rejection_label(mpsa::PutRejection::kMalformed), "malformed");
+}
+
 mpsa::MpsaPut make_put(std::uint32_t spi, std::uint32_t lifetime, std::uint32_t roll1,
                        std::uint32_t roll2) {
     mpsa::MpsaPut put;

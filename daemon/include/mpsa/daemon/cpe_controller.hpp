@@ -46,6 +46,8 @@ class CpeController {
     void on_model_change(const bgp_glue::ModelChange& change);
     // The group SA lifecycle produced events (installed, outbound switched, removed).
     void on_group_sa_changed();
+    // New static facts (a configuration reload, e.g. another gateway address); one rebuild.
+    void set_node(NodeFacts node);
     // When the daemon's timer must call take_rebuild() (nullopt: nothing pending).
     [[nodiscard]] std::optional<mpsa::TimePoint> next_deadline() const {
         return debouncer_.deadline();
@@ -57,6 +59,7 @@ class CpeController {
 
     [[nodiscard]] const OverlayRoutes& overlay() const { return overlay_; }
     [[nodiscard]] const GroupLayout& layout() const { return layout_; }
+    [[nodiscard]] const NodeFacts& node() const { return node_; }
 
   private:
     NodeFacts node_;

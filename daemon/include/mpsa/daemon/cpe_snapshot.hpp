@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@
 #include <mpsa/ike/suite.hpp>
 #include <mpsa/mpsa/clock.hpp>
 #include <mpsa/mpsa/cpe_group_sa.hpp>
+#include <mpsa/mpsa/cpe_ike_bridge.hpp>
 #include <mpsa/xfrm/objects.hpp>
 
 #include "mpsa/daemon/desired_state_builder.hpp"
@@ -26,6 +28,13 @@ namespace mpsa::daemon {
 // "0x%08x" (the API's SPI format) and "0x%016x" (IKE SPIs).
 [[nodiscard]] std::string spi_text(std::uint32_t spi);
 [[nodiscard]] std::string ike_spi_text(std::uint64_t spi);
+
+// A reason text as a Prometheus label value: lower case, runs of anything but letters and digits
+// as one '_' ("payload too short" -> "payload_too_short").
+[[nodiscard]] std::string metric_label(std::string_view text);
+// Stable label values of an MPSA_PUT refusal: not_established, not_from_gateway, no_vendor_id,
+// malformed, keymat_failed.
+[[nodiscard]] std::string_view put_rejection_label(mpsa::PutRejection rejection);
 
 // strongSwan-style algorithm names of a group SA's suite ("aes256", "sha256_128", "prfsha256").
 struct SuiteNames {
