@@ -228,6 +228,54 @@ TEST(SaChildPfs, PfsRequiredByOneSideOnlyIsNoProposalChosen) {
     }
 }
 
+// 2.8.1 with PFS: both sides rekey the same CHILD_SA at once; the exchange with the lowest
+// nonce is redundant. Param: whose request nonce is the lowest (its exchange loses).
+class SaChildPfsRekeyCollision : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SaChildPfsRekeyCollision, OneChildSaRemainsWithMatchingKeys) {
+    const bool initiator_ni_lowest = GetParam();
+    PfsPair pair({DhGroup::kCurve25519}, {DhGroup::kCurve25519});
+    pair.establish();
+    auto nonce = [](std::uint8_t first) {
+        Bytes n(32, 0x55);
+        n[0] = first;
+        return n;
+    };
+    // Each side fills its own request's Ni first, then its response's Nr.
+    pair.i.random.script(nonce(initiator_ni_lowest ? 0x01 : 0x80));
+    pair.i.random.script(nonce(0x81));
+    pair.r.random.script(nonce(initiator_ni_lowest ? 0x82 : 0x01));
+    pair.r.random.script(nonce(0x83));
+    const std::uint32_t old_i = pair.i.sa->child_sas().at(0).inbound_spi;
+    pair.i.sa->rekey_child_sa(old_i);
+    pair.r.sa->rekey_child_sa(pair.r.sa->child_sas().at(0).inbound_spi);
+    auto from_i = pair.take(pair.i);
+    auto from_r = pair.take(pair.r);
+    ASSERT_EQ(from_i.size(), 1U);
+    ASSERT_EQ(from_r.size(), 1U);
+    pair.record(from_i[0]);
+    pair.record(from_r[0]);
+    pair.deliver(pair.r, from_i[0]);
+    pair.deliver(pair.i, from_r[0]);
+    pair.pump_recording();
+
+    ASSERT_GE(pair.seen.size(), 4U);
+    for (std::size_t n = 0; n < 4; ++n) EXPECT_NE(ke_of(pair.seen[n]), nullptr) << n;
+    for (Side* s : {&pair.i, &pair.r}) {
+        EXPECT_EQ(s->sa->state(), IkeSaState::kEstablished);
+        ASSERT_EQ(s->installer.installed.size(), 1U);
+        const auto rekeyed = s->got<ChildSaRekeyed>();
+        ASSERT_EQ(rekeyed.size(), 1U);
+        EXPECT_EQ(rekeyed[0].new_inbound_spi, s->installer.installed.begin()->first);
+    }
+    expect_matching_children(pair.i, pair.r);
+    // The initiator allocated old_i + 1 for its own request, old_i + 2 answering the peer's.
+    EXPECT_EQ(pair.i.installer.installed.begin()->first,
+              initiator_ni_lowest ? old_i + 2 : old_i + 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Nonces, SaChildPfsRekeyCollision, ::testing::Bool());
+
 class SaAdditionalChild : public ::testing::TestWithParam<std::tuple<bool, bool>> {};
 
 TEST_P(SaAdditionalChild, CreateChildSaAddsASecondChildSa) {
