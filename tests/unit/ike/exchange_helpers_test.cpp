@@ -65,6 +65,36 @@ TEST(ExchangeProposals, EspPfsProposalsDoNotMatch) {
     EXPECT_TRUE(select_esp_suite(offered2, std::vector<EspSuite>{esp}).has_value());
 }
 
+TEST(ExchangeProposals, EspPfsSelectionPrefersTheReceivedKeGroup) {
+    const EspSuite esp{EncrId::kAesGcm16, 128, IntegId::kNone};
+    const std::vector<DhGroup> offered_groups{DhGroup::kEcp256, DhGroup::kCurve25519};
+    const std::vector<Proposal> offered{esp_proposal(esp, 1, {1, 2, 3, 4}, offered_groups)};
+    const std::vector<EspSuite> configured{esp};
+    const std::vector<DhGroup> ours{DhGroup::kCurve25519, DhGroup::kEcp256};
+    // Our first group, unless the KE came in another acceptable group.
+    auto chosen = select_esp_suite_pfs(offered, configured, ours, std::nullopt);
+    ASSERT_TRUE(chosen.has_value());
+    EXPECT_EQ(chosen->group, DhGroup::kCurve25519);
+    chosen = select_esp_suite_pfs(offered, configured, ours, 19);
+    ASSERT_TRUE(chosen.has_value());
+    EXPECT_EQ(chosen->group, DhGroup::kEcp256);
+    // KE in a group we do not accept: our choice, and the caller answers INVALID_KE_PAYLOAD.
+    chosen = select_esp_suite_pfs(offered, configured, std::vector{DhGroup::kCurve25519}, 19);
+    ASSERT_TRUE(chosen.has_value());
+    EXPECT_EQ(chosen->group, DhGroup::kCurve25519);
+    // PFS required but not offered, or offered only in other groups: no match.
+    const std::vector<Proposal> plain{esp_proposal(esp, 1, {1, 2, 3, 4})};
+    EXPECT_FALSE(select_esp_suite_pfs(plain, configured, ours, std::nullopt));
+    EXPECT_FALSE(select_esp_suite_pfs(offered, configured, std::vector{DhGroup::kModp2048}, 14));
+    // No PFS configured: as select_esp_suite.
+    EXPECT_FALSE(select_esp_suite_pfs(offered, configured, {}, 31));
+    chosen = select_esp_suite_pfs(plain, configured, {}, std::nullopt);
+    ASSERT_TRUE(chosen.has_value());
+    EXPECT_FALSE(chosen->group.has_value());
+    // IKE_AUTH ignores KE transforms altogether.
+    EXPECT_TRUE(select_esp_suite_ignoring_ke(offered, configured).has_value());
+}
+
 struct NarrowCase {
     const char* name;
     TrafficSelector proposed;
