@@ -104,6 +104,9 @@ struct RekeyChildTask {
 // An additional CHILD_SA (RFC 7296 1.3.1) with the configured proposals and selectors.
 struct CreateChildTask {
     ChildRequest request;
+    // Proposed as TSi/TSr; empty: the configured ones.
+    std::vector<TrafficSelector> local_ts;
+    std::vector<TrafficSelector> remote_ts;
 };
 struct RekeyIkeTask {
     std::uint64_t new_spi = 0;
@@ -905,14 +908,15 @@ struct IkeSa::Impl {
         children.push_back(std::move(*child));
     }
 
-    // Initiator: the responder's answer to our CHILD_SA proposal.
-    std::optional<ChildSa> accept_child_answer(const Generation& g, const SaPayload& sa,
-                                               const TsiPayload& tsi, const TsrPayload& tsr,
-                                               std::span<const Payload> payloads,
-                                               std::uint32_t inbound, const Bytes& nonce_i,
-                                               const Bytes& nonce_r,
-                                               const SecretBytes* pfs_shared = nullptr,
-                                               std::optional<DhGroup> pfs_group = std::nullopt) {
+    // Initiator: the responder's answer to our CHILD_SA proposal; its selectors must lie
+    // within those proposed (default: the configured ones).
+    std::optional<ChildSa> accept_child_answer(
+        const Generation& g, const SaPayload& sa, const TsiPayload& tsi, const TsrPayload& tsr,
+        std::span<const Payload> payloads, std::uint32_t inbound, const Bytes& nonce_i,
+        const Bytes& nonce_r, const SecretBytes* pfs_shared = nullptr,
+        std::optional<DhGroup> pfs_group = std::nullopt,
+        const std::vector<TrafficSelector>* proposed_local = nullptr,
+        const std::vector<TrafficSelector>* proposed_remote = nullptr) {
         if (sa.proposals.size() != 1 || sa.proposals.front().spi.size() != 4) return std::nullopt;
         // With PFS the answer carries exactly our KE group; checked here, then set aside.
         Proposal answered = sa.proposals.front();
@@ -933,8 +937,12 @@ struct IkeSa::Impl {
         if (!suite || std::find(offered.begin(), offered.end(), *suite) == offered.end()) {
             return std::nullopt;
         }
-        if (!traffic_selectors_within(tsi.selectors, config.child->local_ts) ||
-            !traffic_selectors_within(tsr.selectors, config.child->remote_ts) ||
+        if (!traffic_selectors_within(tsi.selectors, proposed_local != nullptr
+                                                         ? *proposed_local
+                                                         : config.child->local_ts) ||
+            !traffic_selectors_within(tsr.selectors, proposed_remote != nullptr
+                                                         ? *proposed_remote
+                                                         : config.child->remote_ts) ||
             tsi.selectors.empty() || tsr.selectors.empty()) {
             return std::nullopt;
         }
@@ -1048,9 +1056,11 @@ struct IkeSa::Impl {
             emit(ChildSaFailed{static_cast<std::uint16_t>(NotifyType::kTemporaryFailure)});
             return;
         }
+        auto& create = std::get<CreateChildTask>(task);
+        if (create.local_ts.empty()) create.local_ts = config.child->local_ts;
+        if (create.remote_ts.empty()) create.remote_ts = config.child->remote_ts;
         std::vector<Payload> p;
-        append_child_request(r, config.child->mode, config.child->local_ts, config.child->remote_ts,
-                             p);
+        append_child_request(r, config.child->mode, create.local_ts, create.remote_ts, p);
         send_request(*current, ExchangeType::kCreateChildSa, std::move(p), std::move(task));
     }
 
@@ -1059,8 +1069,8 @@ struct IkeSa::Impl {
         const ChildRequest& r = task.request;
         if (const auto group = ke_retry_group(m, r)) {
             deps.installer->remove(r.new_inbound_spi, 0);
-            queue.push_front(
-                CreateChildTask{ChildRequest{0, {}, nullptr, group, r.ke_retries + 1}});
+            queue.push_front(CreateChildTask{ChildRequest{0, {}, nullptr, group, r.ke_retries + 1},
+                                             task.local_ts, task.remote_ts});
             return;
         }
         const auto* sa = find_payload<SaPayload>(m.payloads);
@@ -1075,7 +1085,8 @@ struct IkeSa::Impl {
             tsr != nullptr && (!r.dh || shared)) {
             child = accept_child_answer(g, *sa, *tsi, *tsr, m.payloads, r.new_inbound_spi, r.nonce,
                                         nonce->data, shared ? &*shared : nullptr,
-                                        r.dh ? std::optional(r.dh->group()) : std::nullopt);
+                                        r.dh ? std::optional(r.dh->group()) : std::nullopt,
+                                        &task.local_ts, &task.remote_ts);
         }
         if (!child) {
             deps.installer->remove(r.new_inbound_spi, 0);
@@ -1470,7 +1481,7 @@ struct IkeSa::Impl {
                 queue.push_front(RekeyChildTask{rekey->old_inbound_spi, {}});
             } else if (auto* create = std::get_if<CreateChildTask>(&moved)) {
                 deps.installer->remove(create->request.new_inbound_spi, 0);
-                queue.push_front(CreateChildTask{});
+                queue.push_front(CreateChildTask{{}, create->local_ts, create->remote_ts});
             } else if (!std::holds_alternative<RekeyIkeTask>(moved) &&
                        (info == nullptr || info->kind != InfoTask::Kind::kDeleteIke)) {
                 queue.push_front(std::move(moved));
@@ -1902,6 +1913,13 @@ void IkeSa::rekey_child_sa(std::uint32_t inbound_spi) {
 void IkeSa::create_child_sa() {
     if (impl_->state != IkeSaState::kEstablished || !impl_->config.child) return;
     impl_->queue.push_back(CreateChildTask{});
+    impl_->start_next_task();
+}
+
+void IkeSa::create_child_sa(std::vector<TrafficSelector> local_ts,
+                            std::vector<TrafficSelector> remote_ts) {
+    if (impl_->state != IkeSaState::kEstablished || !impl_->config.child) return;
+    impl_->queue.push_back(CreateChildTask{{}, std::move(local_ts), std::move(remote_ts)});
     impl_->start_next_task();
 }
 

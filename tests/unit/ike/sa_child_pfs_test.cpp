@@ -321,6 +321,34 @@ TEST_P(SaAdditionalChild, CreateChildSaAddsASecondChildSa) {
 INSTANTIATE_TEST_SUITE_P(Table, SaAdditionalChild,
                          ::testing::Combine(::testing::Bool(), ::testing::Bool()));
 
+TEST(SaAdditionalChild, OwnTrafficSelectorsAreProposedAndNarrowed) {
+    PfsPair pair({DhGroup::kCurve25519}, {DhGroup::kCurve25519});
+    pair.establish();
+    // A /24 of each side's /16, asked for by the initiator; the responder's policy allows it.
+    const auto local = ipv4_prefix_selector(10, 1, 7, 0, 24);
+    const auto remote = ipv4_prefix_selector(10, 2, 9, 0, 24);
+    pair.i.events.clear();
+    pair.i.sa->create_child_sa({local}, {remote});
+    pair.pump_recording();
+    const auto up = pair.i.got<ChildSaUp>();
+    ASSERT_EQ(up.size(), 1U);
+    EXPECT_EQ(up[0].local_ts, std::vector{local});
+    EXPECT_EQ(up[0].remote_ts, std::vector{remote});
+    const auto& theirs = pair.r.installer.installed.at(up[0].outbound_spi);
+    EXPECT_EQ(theirs.inbound.destination_ts, std::vector{remote});
+    EXPECT_EQ(theirs.inbound.source_ts, std::vector{local});
+    expect_matching_children(pair.i, pair.r);
+    // Outside what the responder allows: TS_UNACCEPTABLE, nothing installed.
+    pair.i.events.clear();
+    pair.i.sa->create_child_sa({ipv4_prefix_selector(10, 9, 0, 0, 16)}, {remote});
+    pair.pump_recording();
+    const auto failed = pair.i.got<ChildSaFailed>();
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_EQ(failed[0].notify_type, static_cast<std::uint16_t>(NotifyType::kTsUnacceptable));
+    EXPECT_EQ(pair.i.installer.installed.size(), 2U);
+    EXPECT_EQ(pair.r.installer.installed.size(), 2U);
+}
+
 TEST(SaAdditionalChild, ResponderWithoutChildConfigAnswersNoAdditionalSas) {
     PfsPair pair({}, {});
     pair.r.config.child.reset();

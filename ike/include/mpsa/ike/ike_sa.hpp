@@ -108,6 +108,9 @@ class IkeSa {
     // An additional CHILD_SA (CREATE_CHILD_SA without REKEY_SA, RFC 7296 1.3.1) with the
     // configured proposals, selectors, mode and PFS groups: ChildSaUp or ChildSaFailed follows.
     void create_child_sa();
+    // The same for other traffic selectors (TSi/TSr as proposed; the peer may narrow them).
+    void create_child_sa(std::vector<TrafficSelector> local_ts,
+                         std::vector<TrafficSelector> remote_ts);
     void delete_child_sa(std::uint32_t inbound_spi);
     void close();
 
