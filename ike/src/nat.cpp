@@ -23,9 +23,12 @@ Bytes nat_detection_hash(std::uint64_t spi_i, std::uint64_t spi_r, const Endpoin
     input.insert(input.end(), address.begin(), address.end());
     input.push_back(static_cast<std::uint8_t>(endpoint.port >> 8));
     input.push_back(static_cast<std::uint8_t>(endpoint.port));
+    // Fetched once: EVP_sha1() is a legacy handle that OpenSSL 3 looks up by name on every use.
+    static EVP_MD* const kSha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
     Bytes digest(20);
     unsigned int length = 0;
-    if (EVP_Digest(input.data(), input.size(), digest.data(), &length, EVP_sha1(), nullptr) != 1 ||
+    if (kSha1 == nullptr ||
+        EVP_Digest(input.data(), input.size(), digest.data(), &length, kSha1, nullptr) != 1 ||
         length != digest.size()) {
         return {};
     }
