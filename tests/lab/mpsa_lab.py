@@ -106,7 +106,7 @@ class NetnsHttp:
 class MpsaLab:
     def __init__(self, mpsad: str, mpsactl: str, overrides: dict[str, dict] | None = None):
         self.mpsad = mpsad
-        self.mpsactl = mpsactl
+        self.mpsactl_bin = mpsactl
         self.t_start = now()
         self.lab = labrun.lab_up(TOPO, mpsad=mpsad, mpsad_overrides=overrides or {})
         self.t_up = now()
@@ -137,7 +137,7 @@ class MpsaLab:
         return NetnsHttp(self.ns(node)).get(path)
 
     def mpsactl(self, node: str, *args: str, check: bool = True) -> str:
-        proc = self.sh(node, [self.mpsactl, *args], check=False)
+        proc = self.sh(node, [self.mpsactl_bin, *args], check=False)
         if check and proc.returncode != 0:
             raise Failure(f"{node}: mpsactl {' '.join(args)} exited {proc.returncode}:\n"
                           f"{proc.stdout}{proc.stderr}")
@@ -156,13 +156,14 @@ class MpsaLab:
         out = self.ip(node, "-s", "xfrm", "state")
         sas = []
         for block in re.split(r"^(?=src )", out, flags=re.M):
-            head = re.match(r"src (\S+) dst (\S+)\s*\n\s*proto (\w+) spi 0x([0-9a-f]+)"
-                            r"(?: reqid \d+)? mode (\S+)", block)
-            if not head:
+            addrs = re.match(r"src (\S+) dst (\S+)", block)
+            spi = re.search(r"proto (\w+) spi 0x([0-9a-f]+)", block)
+            mode = re.search(r" mode (\w+)", block)
+            if not (addrs and spi and mode):
                 continue
             pk = re.search(r"lifetime current:\s*\n\s*\d+\(bytes\), (\d+)\(packets\)", block)
-            sas.append({"src": head.group(1), "dst": head.group(2), "proto": head.group(3),
-                        "spi": "0x" + head.group(4).rjust(8, "0"), "mode": head.group(5),
+            sas.append({"src": addrs.group(1), "dst": addrs.group(2), "proto": spi.group(1),
+                        "spi": "0x" + spi.group(2)[-8:].rjust(8, "0"), "mode": mode.group(1),
                         "packets": int(pk.group(1)) if pk else 0,
                         "keys": [k.lower() for k in KEY_RE.findall(block)]})
         return sas
@@ -178,7 +179,7 @@ class MpsaLab:
 
     def overlay_routes(self, node: str) -> str:
         """Every route through an mpsa* interface, any table, both families."""
-        out = self.ip(node, "route", "show", "table", "all") + \
+        out = self.ip(node, "-4", "route", "show", "table", "all") + \
             self.ip(node, "-6", "route", "show", "table", "all")
         return "\n".join(l for l in out.splitlines() if re.search(r"\bdev mpsa\d+\b", l))
 
@@ -280,11 +281,18 @@ class MpsaLab:
 
     @staticmethod
     def ping_result(p: subprocess.Popen, timeout: float) -> tuple[int, int, str]:
+        """(transmitted, received, summary line) of a finished ping."""
         out, _ = p.communicate(timeout=timeout)
-        m = re.search(r"(\d+) packets transmitted, (\d+) received", out)
+        m = re.search(r"(\d+) packets transmitted, (\d+) received.*", out)
         if not m:
             raise Failure(f"ping printed no summary: {out}")
-        return int(m.group(1)), int(m.group(2)), out.strip().splitlines()[-2]
+        return int(m.group(1)), int(m.group(2)), m.group(0)
+
+    @staticmethod
+    def ping_rate(summary: str) -> float:
+        """Echo requests per second, from ping's own summary (transmitted / its run time)."""
+        m = re.search(r"(\d+) packets transmitted.*time (\d+)ms", summary)
+        return int(m.group(1)) / max(int(m.group(2)) / 1000, 0.001) if m else 0.0
 
     # ------------------------------------------------------------------ diagnostics
     def diagnostics(self) -> str:
@@ -333,8 +341,12 @@ def run_scenario(name: str, body: Callable[[MpsaLab], None], mpsad: str, mpsactl
         lab = MpsaLab(mpsad, mpsactl, overrides)
         body(lab)
         ok = True
-    except (Failure, labrun.LabError, subprocess.TimeoutExpired) as e:
-        print(f"FAIL {name}: {e}", flush=True)
+    except Exception as e:  # noqa: BLE001 - any failure: report it with the lab's state
+        kind = "" if isinstance(e, (Failure, labrun.LabError)) else f"{type(e).__name__}: "
+        print(f"FAIL {name}: {kind}{e}", flush=True)
+        if kind:
+            import traceback
+            traceback.print_exc()
         if lab is not None:
             print(lab.diagnostics(), flush=True)
     finally:
