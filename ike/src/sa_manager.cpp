@@ -49,6 +49,13 @@ bool SaManager::with_sa(SessionId id, const std::function<void(IkeSa&)>& action)
     // IkeSessions collects an SA's output only when it calls the SA itself: drain it here.
     for (const auto& datagram : sa->take_outgoing()) endpoint_->send(datagram);
     auto events = sa->take_events();
+    // An SA the action took down at once (close() before IKE_AUTH completed) is forgotten now;
+    // otherwise its timer is re-read at the next pump.
+    if (sa->state() == IkeSaState::kDown) {
+        sessions_.collect(id);
+    } else {
+        sessions_.reschedule(id);
+    }
     schedule_pump();
     for (auto& event : events) {
         if (on_event_) on_event_(SessionEvent{id, std::move(event)});
