@@ -42,9 +42,10 @@ def main() -> int:
         section("waiting: IKEv2 CPE -> gateway, group SA pushed (MPSA_PUT), BGP inside the "
                 "CHILD_SA, overlay policies, every LAN reaching every other")
         lab.wait_converged()
-        section("gateway: mpsactl status, groups (one group SA for all members)")
+        section("gateway: mpsactl status, groups (one group SA for all members), members")
         show(lab, "gw", mpsactl, "status")
         show(lab, "gw", mpsactl, "groups")
+        show(lab, "gw", mpsactl, "members")
         section("cpe1: mpsactl status / peers / routes / sas")
         for what in ("status", "peers", "routes", "sas"):
             show(lab, "cpe1", mpsactl, what)

@@ -288,6 +288,22 @@ class MpsaLab:
             raise Failure(f"ping printed no summary: {out}")
         return int(m.group(1)), int(m.group(2)), m.group(0)
 
+    def start_load(self, a: str, b: str, seconds: float) -> list[subprocess.Popen]:
+        """>= 200 echo requests/s between LANs a and b (e.g. "h1", "h2"), IPv4: one ping each
+        way at -i 0.004 (one ping alone reaches only ~190/s under TCG), plus IPv6 at 20/s."""
+        na, nb = int(a[1:]), int(b[1:])
+        n = int(250 * seconds)
+        return [self.start_ping(a, lan4(nb), n, 0.004), self.start_ping(b, lan4(na), n, 0.004),
+                self.start_ping(a, lan6(nb), int(20 * seconds), 0.05)]
+
+    def load_result(self, pings: list[subprocess.Popen], timeout: float
+                    ) -> tuple[int, int, float, list[str]]:
+        """(sent, received, IPv4 echo requests/s of both pings together, summaries)."""
+        results = [self.ping_result(p, timeout) for p in pings]
+        rate = sum(self.ping_rate(r[2]) for r in results[:2])
+        return (sum(r[0] for r in results), sum(r[1] for r in results), rate,
+                [r[2] for r in results])
+
     @staticmethod
     def ping_rate(summary: str) -> float:
         """Echo requests per second, from ping's own summary (transmitted / its run time)."""
