@@ -207,7 +207,11 @@ class CpeRole final : public NodeRole {
     // start-up
     tl::expected<void, std::string> derive_facts();
     tl::expected<void, std::string> open_kernel();
-    void remove_stale_child_sas();
+    void remove_stale_child_sas(const xfrm::State& kernel);
+    // Connected subnets (NodeFacts::local_prefixes) from a dump, or from monitor events.
+    void set_connected_routes(const xfrm::State& kernel);
+    void on_connected_route_events(const std::vector<xfrm::KernelEvent>& events);
+    void update_local_prefixes();
     void load_group_state();
     tl::expected<void, std::string> open_ike();
     tl::expected<void, std::string> open_zebra();
@@ -260,6 +264,7 @@ class CpeRole final : public NodeRole {
     std::unique_ptr<asio::posix::stream_descriptor> monitor_xfrm_fd_;
     std::unique_ptr<asio::posix::stream_descriptor> monitor_route_fd_;
     std::unique_ptr<RecordingInstaller> installer_;
+    std::map<xfrm::RouteKey, xfrm::Prefix> connected_routes_;
     bool initial_applied_ = false;
     std::uint64_t startup_changes_ = 0;
     bool last_update_ok_ = true;
@@ -387,22 +392,17 @@ tl::expected<void, std::string> CpeRole::open_kernel() {
     return {};
 }
 
-void CpeRole::remove_stale_child_sas() {
+void CpeRole::remove_stale_child_sas(const xfrm::State& kernel) {
     // A previous mpsad (crashed, or stopped without deleting its IKE SA) leaves its CHILD_SA
     // with the gateway behind; its policies would collide with the new CHILD_SA's. Group SAs
     // (reqid = the group's if_id, outside this band) are never touched here.
-    auto dump = kernel_->dump();
-    if (!dump) {
-        spdlog::warn("CHILD_SA cleanup: kernel dump failed: {}", dump.error().message);
-        return;
-    }
     std::vector<xfrm::Change> removals;
-    for (const auto& [key, policy] : dump->policies) {
+    for (const auto& [key, policy] : kernel.policies) {
         const bool ours = std::any_of(policy.templates.begin(), policy.templates.end(),
                                       [](const auto& t) { return in_child_sa_band(t.reqid); });
         if (ours) removals.push_back({xfrm::ChangeOp::kDelete, policy});
     }
-    for (const auto& [key, sa] : dump->sas) {
+    for (const auto& [key, sa] : kernel.sas) {
         if (in_child_sa_band(sa.reqid)) removals.push_back({xfrm::ChangeOp::kDelete, sa});
     }
     if (removals.empty()) return;
@@ -413,6 +413,44 @@ void CpeRole::remove_stale_child_sas() {
     }
     spdlog::info("removed {} stale CHILD_SA objects of a previous instance ({} failed)",
                  removals.size() - failed, failed);
+}
+
+void CpeRole::set_connected_routes(const xfrm::State& kernel) {
+    connected_routes_.clear();
+    for (const auto& [key, route] : kernel.routes) {
+        if (is_connected_route(route, layout_.interface_name)) connected_routes_[key] = route.dst;
+    }
+    update_local_prefixes();
+}
+
+void CpeRole::on_connected_route_events(const std::vector<xfrm::KernelEvent>& events) {
+    bool touched = false;
+    for (const auto& event : events) {
+        const auto* route = std::get_if<xfrm::Route>(&event.object);
+        if (route == nullptr || !is_connected_route(*route, layout_.interface_name)) continue;
+        touched = true;
+        if (event.kind == xfrm::KernelEvent::Kind::kNew) {
+            connected_routes_[route->key()] = route->dst;
+        } else {
+            connected_routes_.erase(route->key());
+        }
+    }
+    if (touched) update_local_prefixes();
+}
+
+void CpeRole::update_local_prefixes() {
+    std::set<xfrm::Prefix> prefixes;
+    for (const auto& [key, prefix] : connected_routes_) prefixes.insert(prefix);
+    std::vector<xfrm::Prefix> local(prefixes.begin(), prefixes.end());
+    if (local == node_.local_prefixes) return;
+    node_.local_prefixes = std::move(local);
+    std::string text;
+    for (const auto& prefix : node_.local_prefixes) text += " " + prefix.to_string();
+    spdlog::info("local prefixes kept out of the overlay:{}", text);
+    if (controller_) {
+        controller_->set_node(node_);
+        arm_rebuild_timer();
+    }
 }
 
 void CpeRole::load_group_state() {
@@ -529,7 +567,13 @@ tl::expected<void, std::string> CpeRole::start() {
         std::chrono::duration_cast<mpsa::Duration>(config_.timers.debounce));
     state_.layout = layout_;
 
-    remove_stale_child_sas();
+    if (auto kernel = kernel_->dump()) {
+        remove_stale_child_sas(*kernel);
+        set_connected_routes(*kernel);
+        controller_->set_node(node_);
+    } else {
+        spdlog::warn("kernel dump failed: {}", kernel.error().message);
+    }
     load_group_state();
     // Deadlines that passed while we were down (ROLL1/ROLL2, expiry) are acted on now.
     process_lifecycle_events(bridge_->lifecycle().advance());
@@ -925,6 +969,9 @@ void CpeRole::watch_monitor(asio::posix::stream_descriptor& descriptor) {
             const auto batch = monitor_->drain();
             if (batch.overrun) {
                 spdlog::warn("netlink notifications lost (ENOBUFS): full kernel resync");
+                if (auto kernel = kernel_->dump()) set_connected_routes(*kernel);
+            } else {
+                on_connected_route_events(batch.events);
             }
             if (initial_applied_) xfrm::feed(*reconciler_, batch);
             watch_monitor(descriptor);

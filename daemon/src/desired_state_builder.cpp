@@ -190,12 +190,16 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     }
 
     std::set<xfrm::IpAddress> excluded(node.never_overlay.begin(), node.never_overlay.end());
+    std::set<xfrm::Prefix> local(node.local_prefixes.begin(), node.local_prefixes.end());
     for (const auto& [prefix, peers] : overlay.routes()) {
         // Our own prefixes come back from the route reflector with our own next-hop.
         const bool own_prefix = std::any_of(peers.begin(), peers.end(), [&](const auto& peer) {
             return node.is_own_esp_address(peer_address(peer));
         });
-        if (own_prefix) continue;
+        if (own_prefix) {
+            local.insert(to_xfrm(prefix));
+            continue;
+        }
         for (const auto& peer : peers) excluded.insert(peer_address(peer));
 
         const auto destination = to_xfrm(prefix);
@@ -271,6 +275,17 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         r.dst = host_prefix(address);
         state.add(std::move(r));
     }
+    // What we reach directly stays out of the overlay too: with a member's 0.0.0.0/0 in the
+    // group table, traffic decrypted for our own LAN and packets to our underlay next-hop would
+    // otherwise be routed into mpsa<id> again (an ESP ping-pong until the TTL runs out). A
+    // destination some member also advertises inside a local prefix is ours to reach: like
+    // longest-prefix match over connected routes, the local subnet wins.
+    for (const auto& prefix : local) {
+        if (prefix.address.unspecified() || prefix.length == 0) continue;  // never "to any"
+        auto r = rule(prefix.family(), kLocalExclusionRulePriority, kMainTable);
+        r.dst = prefix;
+        state.add(std::move(r));
+    }
     // The overlay lookup itself, for both inner families (always present, so a first learned
     // prefix of a family is not a rule change racing its route).
     for (const auto family : {xfrm::Family::kIpv4, xfrm::Family::kIpv6}) {
@@ -284,6 +299,27 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
                                     const OverlayRoutes& overlay, mpsa::TimePoint now) {
     return build_group_state(node, layout, GroupSaInput{lifecycle.desired(), lifecycle.sas()},
                              overlay, now);
+}
+
+bool is_connected_route(const xfrm::Route& route, std::string_view overlay_interface) {
+    constexpr std::uint8_t kRtprotKernel = 2;  // RTPROT_KERNEL: made for an interface address
+    // IPv6 link-local (fe80::/10) is left out: every interface has fe80::/64, also the overlay
+    // interface, and such routes share one key (table, prefix, metric) in a dump, so which
+    // device a dump reports for it is arbitrary; link-local traffic never uses these rules.
+    const auto& a = route.dst.address;
+    const bool link_local =
+        a.family == xfrm::Family::kIpv6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80;
+    return route.table == kMainTable && route.protocol == kRtprotKernel && !route.gateway &&
+           route.dev != overlay_interface && !a.unspecified() && !link_local;
+}
+
+std::vector<xfrm::Prefix> connected_prefixes(const xfrm::State& kernel,
+                                             std::string_view overlay_interface) {
+    std::set<xfrm::Prefix> prefixes;
+    for (const auto& [key, route] : kernel.routes) {
+        if (is_connected_route(route, overlay_interface)) prefixes.insert(route.dst);
+    }
+    return {prefixes.begin(), prefixes.end()};
 }
 
 void merge_into(xfrm::State& into, const xfrm::State& from) {

@@ -233,6 +233,7 @@ TEST_F(DaemonDesiredState, ThreePeerMeshProducesExactlyTheExpectedObjects) {
                                    (std::string(peer->esp) + "/32").c_str()));
     }
     expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254, "198.51.100.10/32"));
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18100, 254, "10.1.0.0/24"));  // our own
     expected.add(expected_rule(xfrm::Family::kIpv4, 18500, kIfId));
     expected.add(expected_rule(xfrm::Family::kIpv6, 18500, kIfId));
 
@@ -499,6 +500,58 @@ TEST_F(DaemonDesiredState, MemberDefaultRouteDoesNotCaptureEspOrIke) {
               find_policy(group.state, Direction::kOut, kB.lan6)->priority);
 }
 
+// Lab finding: with cpe3's 0.0.0.0/0 and ::/0 in the group table, cpe1 routed traffic decrypted
+// for its own LAN and packets to its underlay next-hop back into mpsa1.
+TEST_F(DaemonDesiredState, MemberDefaultRouteDoesNotShadowLocalPrefixes) {
+    node_.local_prefixes = {Prefix::from("10.1.0.0/24"), Prefix::from("fd00:1::/64"),
+                            Prefix::from("192.0.2.0/24"), Prefix::from("0.0.0.0/0")};
+    install(kSpiA);
+    overlay_.set_route(bp("0.0.0.0/0"), {ba(kC.esp)});
+    overlay_.set_route(bp("::/0"), {ba(kC.esp)});
+    overlay_.set_resolved(ba(kC.esp), true);
+    const auto group = build();
+    EXPECT_TRUE(has_route(group.state, "0.0.0.0/0"));
+    EXPECT_TRUE(has_route(group.state, "::/0"));
+    for (const auto* local : {"10.1.0.0/24", "192.0.2.0/24"}) {
+        EXPECT_TRUE(group.state.rules.contains(
+            expected_rule(xfrm::Family::kIpv4, kLocalExclusionRulePriority, 254, local)))
+            << local;
+    }
+    EXPECT_TRUE(group.state.rules.contains(
+        expected_rule(xfrm::Family::kIpv6, kLocalExclusionRulePriority, 254, "fd00:1::/64")));
+    EXPECT_FALSE(group.state.rules.contains(
+        expected_rule(xfrm::Family::kIpv4, kLocalExclusionRulePriority, 254, "0.0.0.0/0")))
+        << "a local default would disable the overlay";
+    EXPECT_LT(kPeerExclusionRulePriority, kLocalExclusionRulePriority);
+    EXPECT_LT(kLocalExclusionRulePriority, kOverlayRulePriority);
+    EXPECT_TRUE(xfrm::ownership::owned(xfrm::Object{*group.state.rules.begin()}));
+}
+
+TEST(DaemonLocalPrefixes, ConnectedSubnetsOfTheMainTableOnly) {
+    xfrm::State kernel;
+    const auto route = [&](const char* dst, const char* dev, std::uint8_t protocol,
+                           std::uint32_t table = 254, const char* gateway = nullptr) {
+        xfrm::Route r;
+        r.dst = Prefix::from(dst);
+        r.dev = dev;
+        r.protocol = protocol;
+        r.table = table;
+        if (gateway != nullptr) r.gateway = IpAddress::from(gateway);
+        kernel.add(r);
+    };
+    route("10.1.0.0/24", "eth2", 2);         // LAN
+    route("100.64.1.0/24", "eth1", 2);       // underlay
+    route("2001:db8:64:1::/64", "eth1", 2);  // underlay, IPv6
+    route("fe80::/64", "mpsa1", 2);          // the overlay's own
+    route("fe80::/64", "eth1", 2, 254);      // link-local: same key, whichever device a dump has
+    route("10.2.0.0/24", "eth1", 186, 254, "100.64.1.1");            // zebra's BGP route
+    route("10.2.0.0/24", "mpsa1", xfrm::kMpsaRouteProtocol, kIfId);  // ours
+    route("192.168.0.0/16", "eth3", 2, 100);                         // another table
+    EXPECT_EQ(connected_prefixes(kernel, "mpsa1"),
+              (std::vector<Prefix>{Prefix::from("10.1.0.0/24"), Prefix::from("100.64.1.0/24"),
+                                   Prefix::from("2001:db8:64:1::/64")}));
+}
+
 TEST_F(DaemonDesiredState, EcmpChoosesTheLowestResolvedPeerOfOurFamily) {
     install(kSpiA);
     overlay_.set_route(bp("10.9.0.0/24"), {ba("192.0.2.3"), ba("192.0.2.2"), ba("2001:db8::9")});
@@ -647,6 +700,8 @@ TEST_F(DaemonDesiredState, DualStackReachesEachPeerFromTheOwnAddressOfItsFamily)
     expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254, "192.0.2.2/32"));
     expected.add(expected_rule(xfrm::Family::kIpv6, 18000, 254, "2001:db8:ff::2/128"));
     expected.add(expected_rule(xfrm::Family::kIpv4, 18000, 254, "198.51.100.10/32"));
+    expected.add(expected_rule(xfrm::Family::kIpv4, 18100, 254, "10.1.0.0/24"));
+    expected.add(expected_rule(xfrm::Family::kIpv6, 18100, 254, "fd00:1::/64"));
     expected.add(expected_rule(xfrm::Family::kIpv4, 18500, kIfId));
     expected.add(expected_rule(xfrm::Family::kIpv6, 18500, kIfId));
     EXPECT_TRUE(group.state.sas == expected.sas);

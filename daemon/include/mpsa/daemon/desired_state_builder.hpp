@@ -14,7 +14,8 @@
 //  - route D dev mpsa<id> in the group's table (kept for blocked D as well, so traffic reaches
 //    the block policy instead of zebra's clear-text route in main);
 //  - rules: "lookup <group table>" per family, preceded by "to P/32|/128 lookup main" for every
-//    member ESP address and every address in NodeFacts::never_overlay (see the .cpp for why).
+//    member ESP address and every address in NodeFacts::never_overlay, and by "to L lookup main"
+//    for every local prefix L (connected subnets, our own prefixes) (see the .cpp for why).
 #pragma once
 
 #include <cstdint>
@@ -44,6 +45,10 @@ struct NodeFacts {
     // Addresses (besides the members' ESP addresses) that must never be routed into an overlay,
     // e.g. the gateway's IKE address: a member advertising 0.0.0.0/0 must not capture IKE.
     std::vector<xfrm::IpAddress> never_overlay;
+    // Destinations this CPE reaches directly (its connected subnets: LAN, underlay): they keep
+    // using the main table even when a member advertises a covering prefix (0.0.0.0/0), or
+    // decrypted traffic for our own LAN and our underlay next-hop would go back into the overlay.
+    std::vector<xfrm::Prefix> local_prefixes;
     // Preferred source of overlay routes for traffic this CPE originates (a LAN address).
     std::optional<xfrm::IpAddress> overlay_source_v4;
     std::optional<xfrm::IpAddress> overlay_source_v6;
@@ -92,6 +97,12 @@ struct GroupSaInput {
                                                   const mpsa::CpeGroupSaLifecycle& lifecycle,
                                                   const OverlayRoutes& overlay,
                                                   mpsa::TimePoint now);
+
+// The connected subnets in a kernel dump (main table, protocol kernel, no gateway), except those
+// of `overlay_interface`: what NodeFacts::local_prefixes holds on a real node.
+[[nodiscard]] bool is_connected_route(const xfrm::Route& route, std::string_view overlay_interface);
+[[nodiscard]] std::vector<xfrm::Prefix> connected_prefixes(const xfrm::State& kernel,
+                                                           std::string_view overlay_interface);
 
 // Union of several groups' states (rules shared by groups collapse into one).
 void merge_into(xfrm::State& into, const xfrm::State& from);

@@ -15,6 +15,9 @@ namespace mpsa::daemon {
 // The peer exclusion rules ("to P lookup main") come first so that packets addressed to a
 // member's ESP address (ESP, IKE) always use the main table, whatever the overlay tables hold.
 inline constexpr std::uint32_t kPeerExclusionRulePriority = 18000;
+// "to <local prefix> lookup main": what this CPE reaches directly (its connected subnets, its own
+// advertised prefixes) is never shadowed by an overlay route, e.g. a member's default route.
+inline constexpr std::uint32_t kLocalExclusionRulePriority = 18100;
 inline constexpr std::uint32_t kOverlayRulePriority = 18500;
 inline constexpr std::uint32_t kMainTable = 254;
 // XFRM policy priorities: lower wins. A longer prefix gets a lower value, so overlapping
