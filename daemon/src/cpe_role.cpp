@@ -507,9 +507,15 @@ tl::expected<void, std::string> CpeRole::open_zebra() {
     if (config_.frr.release != "auto") configured = config_.frr.release;
     bgp_glue::VtyshCommand vtysh;
     vtysh.vtysh = config_.frr.vtysh_path;
-    auto release = bgp_glue::resolve_frr_release(configured, vtysh);
-    if (!release) return tl::make_unexpected("FRR release: " + release.error());
     bgp_glue::ZapiClientConfig zapi_config;
+    auto release = bgp_glue::resolve_frr_release(configured, vtysh);
+    if (!release) {
+        if (configured) return tl::make_unexpected("FRR release: " + release.error());
+        // FRR may start after us (boot order): not fatal, the ZAPI client retries its socket.
+        spdlog::warn("FRR release not detected ({}): assuming {}; set frr.release to be sure",
+                     release.error(), bgp_glue::to_string(zapi_config.release));
+        release = zapi_config.release;
+    }
     zapi_config.socket_path = config_.frr.zserv_path;
     zapi_config.release = *release;
     zapi_ = std::make_unique<bgp_glue::ZapiClient>(context_.io, zapi_config);
