@@ -230,6 +230,12 @@ class CpeRole final : public NodeRole {
     void process_lifecycle_events(const std::vector<mpsa::CpeEvent>& events);
     void arm_lifecycle_timer();
     void persist();
+    // state_dir/group-<id>: the file holds no group id, so SAs saved for one group can never be
+    // adopted into another after the configured group changed.
+    [[nodiscard]] std::filesystem::path group_state_dir() const {
+        return std::filesystem::path(config_.state_dir) /
+               ("group-" + std::to_string(layout_.group_id));
+    }
 
     // overlay and kernel
     void on_model_change(const bgp_glue::ModelChange& change);
@@ -454,11 +460,12 @@ void CpeRole::update_local_prefixes() {
 }
 
 void CpeRole::load_group_state() {
-    auto loaded = mpsa::load_cpe_state(config_.state_dir, clock_.now(),
+    auto loaded = mpsa::load_cpe_state(group_state_dir(), clock_.now(),
                                        std::chrono::system_clock::now(), mpsa::SuitePolicy{});
     if (!loaded) {
         if (loaded.error().kind == mpsa::StateFileErrorKind::kNotFound) {
-            spdlog::info("no saved group SA state in {}: starting empty", config_.state_dir);
+            spdlog::info("no saved group SA state in {}: starting empty",
+                         group_state_dir().string());
         } else {
             // Not fatal: the gateway sends the group SA again once the IKE SA is up.
             spdlog::error("saved group SA state not usable ({}): starting empty",
@@ -837,12 +844,17 @@ void CpeRole::arm_lifecycle_timer() {
 
 void CpeRole::persist() {
     std::error_code error;
-    std::filesystem::create_directories(config_.state_dir, error);
+    const auto directory = group_state_dir();
+    if (std::filesystem::create_directories(directory, error) && !error) {
+        // Key material lives here: owner only.
+        std::filesystem::permissions(directory, std::filesystem::perms::owner_all,
+                                     std::filesystem::perm_options::replace, error);
+    }
     if (error) {
-        spdlog::error("state directory {}: {}", config_.state_dir, error.message());
+        spdlog::error("state directory {}: {}", directory.string(), error.message());
         return;
     }
-    auto saved = mpsa::save_cpe_state(config_.state_dir, bridge_->lifecycle().state(), clock_.now(),
+    auto saved = mpsa::save_cpe_state(directory, bridge_->lifecycle().state(), clock_.now(),
                                       std::chrono::system_clock::now());
     if (!saved) spdlog::error("group SA state not saved: {}", mpsa::describe(saved.error()));
 }
