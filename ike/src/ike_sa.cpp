@@ -721,6 +721,12 @@ struct IkeSa::Impl {
     std::optional<ChildSa> respond_child(const Message& m, const Bytes& nonce_i,
                                          const Bytes& nonce_r, std::vector<Payload>& out,
                                          bool in_ike_auth) {
+        // A local failure (no SPI, kernel refused the SA) must not cost the IKE SA. In IKE_AUTH,
+        // RFC 7296 1.2 lets only the CHILD_SA errors (NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, ...)
+        // leave the IKE SA standing; strongSwan treats any other error there, TEMPORARY_FAILURE
+        // included, as a failed IKE_AUTH. In CREATE_CHILD_SA, TEMPORARY_FAILURE means "retry".
+        const NotifyType local_failure =
+            in_ike_auth ? NotifyType::kNoProposalChosen : NotifyType::kTemporaryFailure;
         const auto* sa = find_payload<SaPayload>(m.payloads);
         const auto* tsi = find_payload<TsiPayload>(m.payloads);
         const auto* tsr = find_payload<TsrPayload>(m.payloads);
@@ -759,7 +765,7 @@ struct IkeSa::Impl {
             }
             auto pair = DhKeyPair::generate(*selection->group);
             if (!pair) {
-                out.emplace_back(notify(NotifyType::kTemporaryFailure));
+                out.emplace_back(notify(local_failure));
                 return std::nullopt;
             }
             auto shared = pair->shared_secret(ke->data);
@@ -781,7 +787,7 @@ struct IkeSa::Impl {
                                config.child->mode == ChildMode::kTransport;
         auto spi = deps.installer->allocate_spi(local, remote);
         if (!spi) {
-            out.emplace_back(notify(NotifyType::kTemporaryFailure));
+            out.emplace_back(notify(local_failure));
             return std::nullopt;
         }
         const std::uint32_t outbound = spi32_from_bytes(selection->proposal->spi);
@@ -790,7 +796,7 @@ struct IkeSa::Impl {
                                    outbound, local_ts, remote_ts, nonce_i, nonce_r, false,
                                    pfs_shared ? &*pfs_shared : nullptr);
         if (!child) {
-            out.emplace_back(notify(NotifyType::kTemporaryFailure));
+            out.emplace_back(notify(local_failure));
             return std::nullopt;
         }
         if (transport) out.emplace_back(notify(NotifyType::kUseTransportMode));

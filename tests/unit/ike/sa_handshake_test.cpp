@@ -270,6 +270,21 @@ TEST(SaHandshake, DisjointSelectorsGiveTsUnacceptableButKeepTheIkeSa) {
     EXPECT_TRUE(pair.r.installer.installed.empty());
 }
 
+TEST(SaHandshake, KernelRefusingTheResponderChildSaKeepsTheIkeSa) {
+    // strongSwan fails the whole IKE_AUTH on TEMPORARY_FAILURE; a local install failure must be
+    // answered with a CHILD_SA-only error so the IKE SA survives on both sides.
+    SaPair pair;
+    pair.r.installer.reject = true;
+    pair.establish();
+    EXPECT_EQ(pair.i.got<IkeSaUp>().size(), 1U);
+    EXPECT_EQ(pair.r.got<IkeSaUp>().size(), 1U);
+    const auto failed = pair.i.got<ChildSaFailed>();
+    ASSERT_EQ(failed.size(), 1U);
+    EXPECT_EQ(failed[0].notify_type, static_cast<std::uint16_t>(NotifyType::kNoProposalChosen));
+    EXPECT_TRUE(pair.i.installer.installed.empty());
+    EXPECT_TRUE(pair.r.installer.installed.empty());
+}
+
 TEST(SaHandshake, NoCommonIkeProposalIsAnsweredStatelessly) {
     SaPair pair;
     pair.i.config.proposals = {suite("aes128-sha1-modp2048")};
