@@ -201,7 +201,6 @@ class CpeRole final : public NodeRole {
         mpsa::AttachedIkeSa attached = 0;
         ike::IkeSaConfig config;  // what the SA was created with (the bridge asks)
         bool established = false;
-        mpsa::TimePoint established_at{};
     };
 
     // start-up
@@ -218,7 +217,7 @@ class CpeRole final : public NodeRole {
     void seed_static_routes(const std::vector<StaticRoute>& routes, bool add);
 
     // IKE
-    void connect_gateway(bool initial_contact);
+    void connect_gateway();
     void schedule_reconnect(const std::string& why);
     void on_session_event(const ike::SessionEvent& event);
     void handle_put_results(const std::vector<mpsa::PutResult>& results);
@@ -286,7 +285,6 @@ class CpeRole final : public NodeRole {
     std::vector<std::unique_ptr<ike::Authenticator>> retired_authenticators_;  // see reload()
     std::unique_ptr<ike::SaManager> ike_;
     std::map<ike::SessionId, GatewaySession> sessions_;
-    std::optional<ike::SessionId> active_;  // the newest session (the one being set up or used)
     ReconnectBackoff backoff_;
     bool reconnect_pending_ = false;
     // A re-authentication is under way (or must be retried) while an older IKE SA still works.
@@ -603,7 +601,7 @@ tl::expected<void, std::string> CpeRole::start() {
     }
 
     if (auto ike = open_ike(); !ike) return ike;
-    connect_gateway(true);
+    connect_gateway();
 
     watch_monitor(*monitor_xfrm_fd_);
     watch_monitor(*monitor_route_fd_);
@@ -614,14 +612,15 @@ tl::expected<void, std::string> CpeRole::start() {
 
 // ---------------------------------------------------------------------------------------- IKE
 
-void CpeRole::connect_gateway(bool initial_contact) {
+void CpeRole::connect_gateway() {
     if (stopped_ || !ike_) return;
     auto ike_config = base_ike_sa_config(config_);
     ike_config.remote_id = make_identification(config_.gateway_identity);
     ike_config.child = bgp_child_sa_config(ike_local_, gateway_);
-    // INITIAL_CONTACT on the first IKE SA of this process: the gateway drops what an earlier
-    // instance left. Not on re-authentication, where the old SA stays until the new one is up.
-    ike_config.send_initial_contact = initial_contact;
+    // INITIAL_CONTACT (RFC 7296 2.4) whenever this will be our only IKE SA with the gateway: it
+    // drops what an earlier instance or a dead SA left. Not on re-authentication, where the old
+    // SA stays until the new one is up.
+    ike_config.send_initial_contact = sessions_.empty();
     ike::IkeSaDeps deps;
     deps.clock = &clock_;
     deps.random = &context_.random;
@@ -643,7 +642,6 @@ void CpeRole::connect_gateway(bool initial_contact) {
     session.config = ike_config;
     session.attached = bridge_->attach(*sa, session.config);
     sessions_[*id] = std::move(session);
-    active_ = *id;
     spdlog::info("IKE: connecting to gateway {} ({}) from {}", config_.gateway_address,
                  config_.gateway_identity, address_text(ike_local_));
     notify_state_changed();
@@ -661,7 +659,7 @@ void CpeRole::schedule_reconnect(const std::string& why) {
         reconnect_pending_ = false;
         // Another SA may have come up meanwhile (re-authentication).
         if (!sessions_.empty() && !reauth_pending_) return;
-        connect_gateway(false);
+        connect_gateway();
     });
 }
 
@@ -687,7 +685,6 @@ void CpeRole::on_session_event(const ike::SessionEvent& session_event) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, ike::IkeSaUp>) {
                 session.established = true;
-                session.established_at = clock_.now();
                 backoff_.reset();
                 reauth_pending_ = false;
                 spdlog::info("IKE SA with gateway {} established (SPIs {}/{})",
@@ -724,7 +721,6 @@ void CpeRole::on_session_event(const ike::SessionEvent& session_event) {
         if (found == sessions_.end()) return;
         bridge_->detach(found->second.attached);
         sessions_.erase(found);
-        if (active_ == id) active_.reset();
         if (sessions_.empty()) {
             schedule_reconnect("no IKE SA with the gateway");
         } else if (reauth_pending_ &&
@@ -777,7 +773,7 @@ void CpeRole::reauthenticate() {
     spdlog::info("group {}: group SA near its end without a successor: re-authenticating",
                  config_.group.name);
     reauth_pending_ = true;
-    connect_gateway(false);
+    connect_gateway();
 }
 
 // ------------------------------------------------------------------------ group SA lifecycle
@@ -1085,7 +1081,6 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
         // it is retired, not destroyed.
         auto closing = std::move(sessions_);
         sessions_.clear();
-        active_.reset();
         for (auto& [id, session] : closing) {
             bridge_->detach(session.attached);
             (void)ike_->with_sa(id, [](ike::IkeSa& sa) { sa.close(); });
@@ -1110,7 +1105,7 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
         reconnect_timer_.cancel();
         reconnect_pending_ = false;
         backoff_.reset();
-        connect_gateway(true);
+        connect_gateway();
     }
     if (resync_changed) arm_resync_timer();
     arm_rebuild_timer();
