@@ -6,13 +6,16 @@ namespace mpsa::daemon {
 
 std::optional<mpsa::TimePoint> Debouncer::notify() {
     if (deadline_) return std::nullopt;
-    deadline_ = clock_.now() + delay_;
+    const auto now = clock_.now();
+    deadline_ = last_taken_ && *last_taken_ + delay_ > now ? *last_taken_ + delay_ : now;
     return deadline_;
 }
 
 bool Debouncer::take_due() {
-    if (!deadline_ || clock_.now() < *deadline_) return false;
+    const auto now = clock_.now();
+    if (!deadline_ || now < *deadline_) return false;
     deadline_.reset();
+    last_taken_ = now;
     return true;
 }
 

@@ -15,23 +15,30 @@ bgp_glue::IpAddress ba(std::string_view text) {
     return *bgp_glue::IpAddress::parse(text);
 }
 
-TEST(DaemonDebouncer, FirstNotificationArmsLaterOnesJoin) {
+TEST(DaemonDebouncer, IsolatedChangeIsDueAtOnceAStormIsBatched) {
     mpsa::ManualClock clock;
     Debouncer debouncer(clock, milliseconds(50));
     EXPECT_FALSE(debouncer.pending());
     EXPECT_FALSE(debouncer.take_due());
+    // After a quiet spell: due at once (leading edge).
+    EXPECT_EQ(debouncer.notify(), clock.now());
+    EXPECT_TRUE(debouncer.take_due());
+    // A storm right after: batched, at most one take per interval.
+    clock.advance(milliseconds(10));
     const auto armed = debouncer.notify();
     ASSERT_TRUE(armed);
-    EXPECT_EQ(*armed, clock.now() + milliseconds(50));
+    EXPECT_EQ(*armed, clock.now() + milliseconds(40)) << "50 ms after the last take";
     clock.advance(milliseconds(30));
     EXPECT_FALSE(debouncer.notify()) << "joins the armed deadline";
     EXPECT_EQ(debouncer.deadline(), armed);
     EXPECT_FALSE(debouncer.take_due());
-    clock.advance(milliseconds(20));
+    clock.advance(milliseconds(10));
     EXPECT_TRUE(debouncer.take_due());
     EXPECT_FALSE(debouncer.take_due()) << "once per batch";
     EXPECT_FALSE(debouncer.pending());
-    EXPECT_TRUE(debouncer.notify()) << "the next change arms again";
+    // Quiet again for a full interval: the next change is due at once.
+    clock.advance(milliseconds(50));
+    EXPECT_EQ(debouncer.notify(), clock.now());
 }
 
 mpsa::MpsaPut put(std::uint32_t spi) {
@@ -65,8 +72,20 @@ TEST_F(DaemonCpeController, BatchesAStormOfChangesIntoOneRebuild) {
     ASSERT_TRUE(lifecycle_.on_mpsa_put(put(0x4000)));
     (void)lifecycle_.advance();
     controller_.on_group_sa_changed();
+    // The first change after a quiet spell is rebuilt at once (leading edge)...
+    EXPECT_EQ(controller_.next_deadline(), clock_.now());
+    auto first = controller_.take_rebuild();
+    ASSERT_TRUE(first);
+    EXPECT_TRUE(first->destinations.empty());
+    // ...a storm right behind it is batched into one rebuild one interval later.
+    clock_.advance(milliseconds(1));
+    controller_.on_model_change(
+        bgp_glue::RouteChange{RK::added, bp("10.200.0.0/16"), {ba("192.0.2.2")}, {}});
     const auto deadline = controller_.next_deadline();
     ASSERT_TRUE(deadline);
+    EXPECT_EQ(*deadline, clock_.now() + milliseconds(49));
+    controller_.on_model_change(
+        bgp_glue::RouteChange{RK::removed, bp("10.200.0.0/16"), {}, {ba("192.0.2.2")}});
     for (int i = 0; i < 100; ++i) {
         const auto prefix = bp("10." + std::to_string(i) + ".0.0/16");
         controller_.on_model_change(
@@ -75,7 +94,7 @@ TEST_F(DaemonCpeController, BatchesAStormOfChangesIntoOneRebuild) {
     controller_.on_model_change(
         bgp_glue::PeerChange{bgp_glue::PeerChange::Kind::resolved, ba("192.0.2.2"), {}});
     EXPECT_EQ(controller_.next_deadline(), deadline);
-    clock_.advance(milliseconds(49));
+    clock_.advance(milliseconds(48));
     EXPECT_FALSE(controller_.take_rebuild());
     clock_.advance(milliseconds(1));
     auto rebuilt = controller_.take_rebuild();

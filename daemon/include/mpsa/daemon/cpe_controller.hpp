@@ -17,8 +17,12 @@
 
 namespace mpsa::daemon {
 
-// Batches notifications: the first one arms a deadline `delay` ahead and later ones join it,
-// so the latency of any change is bounded by `delay` however long a storm lasts.
+// Batches notifications, leading edge first: a change after a quiet spell (nothing taken for
+// `delay`) is due at once; while changes keep coming they are taken at most once per `delay`, the
+// later ones joining the armed deadline. So an isolated change (one prefix learned or withdrawn)
+// costs no waiting -- which also shortens the moment a newly learned destination follows zebra's
+// clear-text route in main before its overlay route and policies exist -- and a storm still costs
+// one rebuild per interval, with any change's latency bounded by `delay`.
 class Debouncer {
   public:
     Debouncer(const mpsa::Clock& clock, mpsa::Duration delay) : clock_(clock), delay_(delay) {}
@@ -34,6 +38,7 @@ class Debouncer {
     const mpsa::Clock& clock_;
     mpsa::Duration delay_;
     std::optional<mpsa::TimePoint> deadline_;
+    std::optional<mpsa::TimePoint> last_taken_;
 };
 
 class CpeController {
