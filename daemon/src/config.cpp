@@ -189,6 +189,26 @@ void read_static_routes(Reader& r, std::vector<StaticRoute>& out,
     }
 }
 
+void read_protected_prefixes(Reader& r, std::vector<std::string>& out,
+                             std::vector<ConfigError>& errors) {
+    const json* v = r.get("protected_prefixes");
+    if (!v) return;
+    if (!v->is_array()) return r.error("protected_prefixes", "must be an array of CIDR prefixes");
+    for (std::size_t i = 0; i < v->size(); ++i) {
+        const std::string path = "/protected_prefixes/" + std::to_string(i);
+        if (!(*v)[i].is_string()) {
+            errors.push_back({path, "not a CIDR prefix (must be a string)"});
+            continue;
+        }
+        auto prefix = (*v)[i].get<std::string>();
+        if (auto problem = cidr_problem(prefix)) {
+            errors.push_back({path, "not a CIDR prefix: " + *problem});
+            continue;
+        }
+        out.push_back(std::move(prefix));
+    }
+}
+
 // "HOST:PORT", "[IPV6]:PORT" or "unix:/PATH".
 void read_api(Reader& r, ApiEndpoint& api) {
     auto a = r.object("api");
@@ -404,6 +424,7 @@ tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view tex
         r.error("overlay_source_v6", "must be an IPv6 address");
     }
     read_static_routes(r, cfg.static_routes, errors);
+    read_protected_prefixes(r, cfg.protected_prefixes, errors);
     if (auto b = r.object("bgp_child_sa")) {
         b->boolean("enabled", cfg.bgp_child_sa.enabled);
         b->string("protocol", cfg.bgp_child_sa.protocol);
@@ -446,8 +467,8 @@ tl::expected<Config, std::vector<ConfigError>> parse_config(std::string_view tex
             r.error("groups", "is required for role gateway");
         if (r.has("gateway")) r.error("gateway", "is CPE configuration");
         if (r.has("underlay")) r.error("underlay", "is CPE configuration");
-        for (const char* key :
-             {"group", "overlay_source_v4", "overlay_source_v6", "static_routes"}) {
+        for (const char* key : {"group", "overlay_source_v4", "overlay_source_v6", "static_routes",
+                                "protected_prefixes"}) {
             if (r.has(key)) r.error(key, "is CPE configuration");
         }
     }

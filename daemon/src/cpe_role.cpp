@@ -60,6 +60,18 @@ ike::IpAddress to_ike_address(const xfrm::IpAddress& address) {
     return out;
 }
 
+// The config's protected_prefixes (validated there already: CIDR, host bits zero).
+tl::expected<std::vector<xfrm::Prefix>, std::string> parse_protected_prefixes(
+    const std::vector<std::string>& texts) {
+    std::vector<xfrm::Prefix> prefixes;
+    for (const auto& text : texts) {
+        auto prefix = xfrm::Prefix::parse(text);
+        if (!prefix) return tl::make_unexpected("protected prefix '" + text + "' is no prefix");
+        prefixes.push_back(*prefix);
+    }
+    return prefixes;
+}
+
 std::uint32_t random32(ike::RandomSource& random) {
     std::array<std::uint8_t, 4> b{};
     if (!random.fill(b)) return 0;
@@ -357,6 +369,9 @@ tl::expected<void, std::string> CpeRole::derive_facts() {
     if (!config_.overlay_source_v6.empty()) {
         node_.overlay_source_v6 = xfrm::IpAddress::parse(config_.overlay_source_v6);
     }
+    auto protected_prefixes = parse_protected_prefixes(config_.protected_prefixes);
+    if (!protected_prefixes) return tl::make_unexpected(protected_prefixes.error());
+    node_.protected_prefixes = std::move(*protected_prefixes);
     auto gateway = xfrm::IpAddress::parse(config_.gateway_address);
     if (!gateway) {
         return tl::make_unexpected("gateway address '" + config_.gateway_address +
@@ -1088,6 +1103,12 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
         retired_authenticators_.push_back(std::move(authenticator_));
         authenticator_ = std::move(auth->authenticator);
     }
+    std::optional<std::vector<xfrm::Prefix>> protected_prefixes;
+    if (config.protected_prefixes != config_.protected_prefixes) {
+        auto parsed = parse_protected_prefixes(config.protected_prefixes);
+        if (!parsed) return tl::make_unexpected(parsed.error());
+        protected_prefixes = std::move(*parsed);
+    }
     if (config.static_routes != config_.static_routes) {
         const auto old_routes = config_.static_routes;
         config_.static_routes = config.static_routes;
@@ -1106,6 +1127,10 @@ tl::expected<void, std::string> CpeRole::reload(const Config& config) {
         reconnect_pending_ = false;
         backoff_.reset();
         connect_gateway();
+    }
+    if (protected_prefixes) {
+        node_.protected_prefixes = std::move(*protected_prefixes);
+        controller_->set_node(node_);
     }
     if (resync_changed) arm_resync_timer();
     arm_rebuild_timer();

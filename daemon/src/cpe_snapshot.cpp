@@ -208,6 +208,16 @@ json cpe_routes_document(const std::string& group_name, const GroupDesiredState&
                           {"interface", state.layout.interface_name},
                           {"table", state.layout.table}});
     }
+    // Protected prefixes without a learned destination of their own: routed into the overlay
+    // and dropped there (more specific learned destinations are listed above).
+    for (const auto& prefix : state.protected_prefixes) {
+        routes.push_back({{"group", group_name},
+                          {"destination", prefix.to_string()},
+                          {"peer", nullptr},
+                          {"state", "blocked-protected"},
+                          {"interface", state.layout.interface_name},
+                          {"table", state.layout.table}});
+    }
     return json{{"routes", std::move(routes)}};
 }
 

@@ -258,6 +258,32 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         state.add(std::move(route));
     }
 
+    // Protected prefixes: fail closed for the operator's whole overlay space, not only for what
+    // is learned. zebra installs a new D's clear-text route in main milliseconds before we
+    // program D, and before D is learned at all main may route it (a default route); with X in
+    // the group table, such traffic reaches mpsa<id> and X's block policy instead. A learned D
+    // inside X has a longer prefix: its route wins the lookup and its policy the lower priority
+    // value. X equal to a learned D adds nothing (D's objects already say how to treat it).
+    std::set<xfrm::Prefix> learned;
+    for (const auto& d : out.destinations) learned.insert(d.destination);
+    const std::set<xfrm::Prefix> protected_prefixes(node.protected_prefixes.begin(),
+                                                    node.protected_prefixes.end());
+    for (const auto& prefix : protected_prefixes) {
+        if (learned.contains(prefix)) continue;
+        out.protected_prefixes.push_back(prefix);
+        const auto family = prefix.family();
+        auto block = policy(layout, xfrm::Direction::kOut, any_prefix(family), prefix, prefix);
+        block.action = xfrm::PolicyAction::kBlock;
+        state.add(std::move(block));
+        xfrm::Route route;
+        route.dst = prefix;
+        route.table = layout.table;
+        route.dev = layout.interface_name;
+        route.source =
+            family == xfrm::Family::kIpv4 ? node.overlay_source_v4 : node.overlay_source_v6;
+        state.add(std::move(route));
+    }
+
     // ESP and IKE never enter the overlay: a rule ahead of the overlay lookup sends traffic to
     // every member ESP address (and the gateway, never_overlay) to the main table, where
     // zebra's underlay routes for them live. A member advertising 0.0.0.0/0 or a prefix that
@@ -347,6 +373,9 @@ std::string describe(const GroupDesiredState& group) {
         text << "  " << d.destination.to_string() << " via "
              << (d.peer ? d.peer->to_string() : std::string("-")) << ": " << to_string(d.state)
              << '\n';
+    }
+    for (const auto& p : group.protected_prefixes) {
+        text << "  " << p.to_string() << ": blocked (protected prefix)\n";
     }
     const auto& s = group.state;
     for (const auto& [name, i] : s.interfaces) text << "  " << xfrm::describe(i) << '\n';

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace mpsa::daemon {
 namespace {
@@ -179,6 +180,25 @@ INSTANTIATE_TEST_SUITE_P(
             "static route missing peer",
             patch(kCpe, "\"api\"", "\"static_routes\": [{\"prefix\": \"10.1.0.0/16\"}], \"api\""),
             "/static_routes/0/peer: is required"},
+        BadCase{"protected prefix not cidr",
+                patch(kCpe, "\"api\"",
+                      "\"protected_prefixes\": [\"10.0.0.0/8\", \"10.0.0.0\"], \"api\""),
+                "/protected_prefixes/1: not a CIDR prefix"},
+        BadCase{"protected prefix host bits",
+                patch(kCpe, "\"api\"", "\"protected_prefixes\": [\"fd00::1/8\"], \"api\""),
+                "/protected_prefixes/0: not a CIDR prefix: host bits set"},
+        BadCase{"protected prefix length",
+                patch(kCpe, "\"api\"", "\"protected_prefixes\": [\"10.0.0.0/40\"], \"api\""),
+                "/protected_prefixes/0: not a CIDR prefix: prefix length must be 0-32"},
+        BadCase{"protected prefix type",
+                patch(kCpe, "\"api\"", "\"protected_prefixes\": [8], \"api\""),
+                "/protected_prefixes/0: not a CIDR prefix"},
+        BadCase{"protected prefixes not array",
+                patch(kCpe, "\"api\"", "\"protected_prefixes\": \"10.0.0.0/8\", \"api\""),
+                "/protected_prefixes: must be an array of CIDR prefixes"},
+        BadCase{"protected prefixes on gateway",
+                patch(kGateway, "\"groups\"", "\"protected_prefixes\": [], \"groups\""),
+                "/protected_prefixes: is CPE configuration"},
         BadCase{"frr enabled type", patch(kCpe, "\"release\": \"8.4\"", "\"enabled\": 1"),
                 "/frr/enabled: must be true or false"},
         BadCase{"bgp child sa on cpe",
@@ -210,6 +230,15 @@ TEST(Config, CpeDefaultsForNewFields) {
     EXPECT_TRUE(cfg->frr.enabled);
     EXPECT_TRUE(cfg->esp_address_v6.empty());
     EXPECT_TRUE(cfg->static_routes.empty());
+    EXPECT_TRUE(cfg->protected_prefixes.empty());
+}
+
+TEST(Config, CpeProtectedPrefixes) {
+    const std::string json =
+        patch(kCpe, "\"api\"", R"("protected_prefixes": ["10.0.0.0/8", "fd00::/8"], "api")");
+    auto cfg = parse_config(json);
+    ASSERT_TRUE(cfg) << errors_of(json);
+    EXPECT_EQ(cfg->protected_prefixes, (std::vector<std::string>{"10.0.0.0/8", "fd00::/8"}));
 }
 
 TEST(Config, CpeOptionalFields) {

@@ -147,6 +147,23 @@ TEST_F(DaemonCpeSnapshotDocuments, RoutesAndPeersCarryTheDestinationStates) {
     EXPECT_EQ(peers["peers"][1]["outbound_spi"], nullptr);
 }
 
+TEST_F(DaemonCpeSnapshotDocuments, ProtectedPrefixesAreListedAsBlockedRoutes) {
+    put(0x1000, 3600, 10, 20);
+    node_.protected_prefixes = {xfrm::Prefix::from("10.0.0.0/8"), xfrm::Prefix::from("fd00::/8")};
+    const auto state = build();
+    const auto routes = cpe_routes_document("corp", state)["routes"];
+    ASSERT_EQ(routes.size(), 5U);
+    const auto& v4 = routes[3];
+    EXPECT_EQ(v4["destination"], "10.0.0.0/8");
+    EXPECT_EQ(v4["state"], "blocked-protected");
+    EXPECT_EQ(v4["peer"], nullptr);
+    EXPECT_EQ(v4["interface"], "mpsa7");
+    EXPECT_EQ(routes[4]["destination"], "fd00::/8");
+    EXPECT_EQ(routes[4]["state"], "blocked-protected");
+    // Not a peer: the peers document only counts learned destinations.
+    EXPECT_EQ(cpe_peers_document("corp", state)["peers"].size(), 2U);
+}
+
 TEST_F(DaemonCpeSnapshotDocuments, NoSaYetBlocksEveryPeer) {
     const auto state = build();
     const auto peers = cpe_peers_document("corp", state);

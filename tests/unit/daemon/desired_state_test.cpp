@@ -768,7 +768,9 @@ TEST_F(DaemonDesiredState, EveryObjectSurvivesTheNetlinkRoundTripWithoutADiff) {
     learn(kC, false);  // blocked destinations
     overlay_.set_route(bp("fd00:9::/64"), {ba("2001:db8:ff::9")});
     overlay_.set_resolved(ba("2001:db8:ff::9"), true);
+    node_.protected_prefixes = {Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")};
     const auto desired = build().state;
+    ASSERT_NE(find_policy(desired, Direction::kOut, "fd00::/8"), nullptr);
 
     xfrm::codec::LinkNames links;
     links.add(2, "eth1");
@@ -795,6 +797,88 @@ TEST_F(DaemonDesiredState, EveryObjectSurvivesTheNetlinkRoundTripWithoutADiff) {
     for (const auto& change : xfrm::diff(desired, echoed)) {
         ADD_FAILURE() << "would change: " << xfrm::describe(change);
     }
+}
+
+TEST_F(DaemonDesiredState, ProtectedPrefixGetsARouteAndABlockPolicyBeforeAnythingIsLearned) {
+    node_.protected_prefixes = {Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")};
+    const auto group = build();
+    for (const auto* prefix : {"10.0.0.0/8", "fd00::/8"}) {
+        const auto* out = find_policy(group.state, Direction::kOut, prefix);
+        ASSERT_NE(out, nullptr) << prefix;
+        EXPECT_EQ(out->action, xfrm::PolicyAction::kBlock) << prefix;
+        EXPECT_TRUE(out->templates.empty());
+        EXPECT_EQ(out->if_id, kIfId);
+        EXPECT_TRUE(has_route(group.state, prefix))
+            << "without the route, traffic to " << prefix << " would follow main in the clear";
+        // Nothing is accepted from the protected space as such: only learned sources are.
+        EXPECT_EQ(find_policy(group.state, Direction::kIn, prefix), nullptr);
+        EXPECT_EQ(find_policy(group.state, Direction::kFwd, prefix), nullptr);
+    }
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "10.0.0.0/8")->priority,
+              policy_priority(8, 32));
+    EXPECT_EQ(find_policy(group.state, Direction::kOut, "fd00::/8")->priority,
+              policy_priority(8, 128));
+    EXPECT_TRUE(group.destinations.empty());
+    EXPECT_EQ(group.protected_prefixes,
+              (std::vector<Prefix>{Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")}));
+    EXPECT_EQ(group.state.policies.size(), 2U);
+    EXPECT_EQ(group.state.routes.size(), 2U);
+    // The connected subnets and the members' ESP addresses keep their main-table rules.
+    node_.local_prefixes = {Prefix::from("10.1.0.0/24")};
+    const auto with_lan = build();
+    EXPECT_TRUE(with_lan.state.rules.contains(expected_rule(
+        xfrm::Family::kIpv4, kLocalExclusionRulePriority, kMainTable, "10.1.0.0/24")));
+}
+
+TEST_F(DaemonDesiredState, LearnedDestinationInsideAProtectedPrefixWinsByPriority) {
+    node_.protected_prefixes = {Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")};
+    install(kSpiA);
+    learn(kB);
+    const auto group = build();
+    const auto* cover4 = find_policy(group.state, Direction::kOut, "10.0.0.0/8");
+    const auto* cover6 = find_policy(group.state, Direction::kOut, "fd00::/8");
+    const auto* b4 = find_policy(group.state, Direction::kOut, kB.lan4);
+    const auto* b6 = find_policy(group.state, Direction::kOut, kB.lan6);
+    ASSERT_TRUE(cover4 && cover6 && b4 && b6);
+    EXPECT_EQ(*b4, expected_out(kB.lan4, policy_priority(24, 32), "192.0.2.1", kB.esp, kSpiA));
+    EXPECT_EQ(*b6, expected_out(kB.lan6, policy_priority(64, 128), "192.0.2.1", kB.esp, kSpiA));
+    EXPECT_LT(b4->priority, cover4->priority) << "the more specific allow must win";
+    EXPECT_LT(b6->priority, cover6->priority);
+    EXPECT_EQ(cover4->action, xfrm::PolicyAction::kBlock);
+    EXPECT_TRUE(has_route(group.state, kB.lan4));
+    EXPECT_TRUE(has_route(group.state, "10.0.0.0/8"));
+    EXPECT_EQ(group.destinations.size(), 2U);
+}
+
+TEST_F(DaemonDesiredState, ProtectedPrefixEqualToALearnedDestinationAddsNothing) {
+    install(kSpiA);
+    learn(kB);
+    learn(kD);
+    const auto without = build();
+    node_.protected_prefixes = {Prefix::from(kD.lan4), Prefix::from(kD.lan6),
+                                Prefix::from(kD.lan4)};  // listed twice: one set of objects
+    const auto with = build();
+    EXPECT_TRUE(with.protected_prefixes.empty());
+    EXPECT_TRUE(xfrm::diff(without.state, with.state).empty())
+        << "the learned destination's objects already cover it";
+    EXPECT_EQ(find_policy(with.state, Direction::kOut, kD.lan4)->action,
+              xfrm::PolicyAction::kAllow);
+
+    // The same with an unresolved peer: still D's own (blocked) objects, once.
+    overlay_.set_resolved(ba(kD.esp), false);
+    node_.protected_prefixes.clear();
+    const auto blocked_without = build();
+    node_.protected_prefixes = {Prefix::from(kD.lan4)};
+    EXPECT_TRUE(xfrm::diff(blocked_without.state, build().state).empty());
+}
+
+TEST_F(DaemonDesiredState, ProtectedPrefixesDoNotDependOnTheirOrder) {
+    node_.protected_prefixes = {Prefix::from("fd00::/8"), Prefix::from("10.0.0.0/8")};
+    const auto a = build();
+    node_.protected_prefixes = {Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")};
+    const auto b = build();
+    EXPECT_EQ(a.protected_prefixes, b.protected_prefixes);
+    EXPECT_TRUE(xfrm::diff(a.state, b.state).empty());
 }
 
 TEST(DaemonOverlayRoutes, AppliesTheRouteModelsChangeStream) {

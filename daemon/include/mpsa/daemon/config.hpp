@@ -107,6 +107,9 @@ struct Config {
     std::string overlay_source_v4;  // optional preferred source of IPv4 overlay routes
     std::string overlay_source_v6;  // optional preferred source of IPv6 overlay routes
     std::vector<StaticRoute> static_routes;
+    // The operator's overlay address space (CIDRs, host bits zero): inside it, traffic that has
+    // no learned destination with a valid SA is dropped, never sent in the clear via main.
+    std::vector<std::string> protected_prefixes;
     // gateway only
     std::vector<GroupConfig> groups;
     BgpChildSaConfig bgp_child_sa;

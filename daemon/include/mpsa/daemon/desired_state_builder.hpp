@@ -13,6 +13,9 @@
 //    fwd (src D, tmpl dst own); a D whose peer has no usable SA gets an out `block` policy;
 //  - route D dev mpsa<id> in the group's table (kept for blocked D as well, so traffic reaches
 //    the block policy instead of zebra's clear-text route in main);
+//  - per protected prefix X (NodeFacts::protected_prefixes) that is not itself a learned
+//    destination: route X dev mpsa<id> and an out `block` policy, priority by X's length, so a
+//    more specific learned D wins and the rest of X is dropped instead of following main;
 //  - rules: "lookup <group table>" per family, preceded by "to P/32|/128 lookup main" for every
 //    member ESP address and every address in NodeFacts::never_overlay, and by "to L lookup main"
 //    for every local prefix L (connected subnets, our own prefixes) (see the .cpp for why).
@@ -52,6 +55,11 @@ struct NodeFacts {
     // Preferred source of overlay routes for traffic this CPE originates (a LAN address).
     std::optional<xfrm::IpAddress> overlay_source_v4;
     std::optional<xfrm::IpAddress> overlay_source_v6;
+    // The operator's overlay address space: inside it, what is not a learned destination with a
+    // valid SA is dropped rather than routed by main (zebra installs its clear-text route for a
+    // new D before we program D, and before D is learned main may hold a covering route).
+    // Connected subnets and member ESP addresses keep going to main (rules 18100 / 18000).
+    std::vector<xfrm::Prefix> protected_prefixes;
 
     // esp_address, then esp_address_v6 if set (and of another family).
     [[nodiscard]] std::vector<xfrm::IpAddress> esp_addresses() const;
@@ -80,6 +88,9 @@ struct GroupDesiredState {
     std::vector<std::uint32_t> inbound_spis;      // ascending, valid at `now`
     std::optional<std::uint32_t> outbound_spi;    // valid at `now`
     std::vector<DestinationStatus> destinations;  // ordered by destination
+    // Protected prefixes given a route and a block policy (ordered; those equal to a learned
+    // destination are left out: the destination's own objects cover them).
+    std::vector<xfrm::Prefix> protected_prefixes;
     xfrm::State state;
 };
 
