@@ -1,9 +1,5 @@
 #include "mpsa/mpsa/cpe_state_store.hpp"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -11,11 +7,9 @@
 #include <string>
 #include <utility>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include "mpsa/mpsa/keymat.hpp"
 #include "mpsa/mpsa/mpsa_put.hpp"
+#include "mpsa/mpsa/secret_file.hpp"
 
 namespace mpsa::mpsa {
 
@@ -27,68 +21,6 @@ constexpr std::size_t kHeaderSize = 8 + 2 + 8 + 8 + 1 + 4 + 2;
 constexpr std::size_t kRecordFixedSize = 4 + 2 + 2 + 2 + 2 + 2 + 2 + 3 * 8 + 1 + 8 + 1;
 constexpr std::size_t kChecksumSize = 32;
 constexpr std::size_t kMaxFileSize = 1 << 20;
-
-using Sha256 = std::array<std::uint8_t, kChecksumSize>;
-
-Sha256 sha256(ike::ByteView data) {
-    Sha256 out{};
-    unsigned int length = 0;
-    if (EVP_Digest(data.data(), data.size(), out.data(), &length, EVP_sha256(), nullptr) != 1)
-        out.fill(0);  // a zero checksum never matches real data: the load fails closed
-    return out;
-}
-
-// Steady time <-> wall-clock nanoseconds since the epoch, through the same "now" pair.
-std::int64_t to_wall_ns(TimePoint t, TimePoint steady_now, WallTime wall_now) {
-    const auto wall = wall_now.time_since_epoch() +
-                      std::chrono::duration_cast<WallTime::duration>(t - steady_now);
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count();
-}
-
-// Stored times further than this from "now" are refused: nothing real is, and the arithmetic
-// below stays far from overflow.
-constexpr std::int64_t kMaxDistanceNs = std::int64_t{100} * 366 * 24 * 3600 * 1'000'000'000;
-
-bool plausible(std::int64_t ns, WallTime wall_now) {
-    const std::int64_t now_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch()).count();
-    return ns >= now_ns - kMaxDistanceNs && ns <= now_ns + kMaxDistanceNs;
-}
-
-TimePoint from_wall_ns(std::int64_t ns, TimePoint steady_now, WallTime wall_now) {
-    const auto since_now =
-        std::chrono::nanoseconds(ns) -
-        std::chrono::duration_cast<std::chrono::nanoseconds>(wall_now.time_since_epoch());
-    return steady_now + std::chrono::duration_cast<Duration>(since_now);
-}
-
-class Writer {
-  public:
-    explicit Writer(ike::SecretBytes& out) : out_(out) {}
-    void u8(std::uint8_t v) { out_.data()[pos_++] = v; }
-    void u16(std::uint16_t v) {
-        u8(static_cast<std::uint8_t>(v >> 8));
-        u8(static_cast<std::uint8_t>(v));
-    }
-    void u32(std::uint32_t v) {
-        u16(static_cast<std::uint16_t>(v >> 16));
-        u16(static_cast<std::uint16_t>(v));
-    }
-    void i64(std::int64_t v) {
-        const auto u = static_cast<std::uint64_t>(v);
-        u32(static_cast<std::uint32_t>(u >> 32));
-        u32(static_cast<std::uint32_t>(u));
-    }
-    void bytes(ike::ByteView v) {
-        if (!v.empty()) std::memcpy(out_.data() + pos_, v.data(), v.size());
-        pos_ += v.size();
-    }
-    [[nodiscard]] std::size_t position() const { return pos_; }
-
-  private:
-    ike::SecretBytes& out_;
-    std::size_t pos_ = 0;
-};
 
 class Reader {
   public:
@@ -176,7 +108,7 @@ tl::expected<CpeGroupSa, StateError> read_record(Reader& r, TimePoint steady_now
         (has_removal == 1 && removal < received) || (has_removal == 0 && removal != 0))
         return tl::unexpected(StateError::kBadTimes);
     for (std::int64_t t : {received, outbound, expires, removal}) {
-        if (!plausible(t, wall_now) && !(t == removal && has_removal == 0))
+        if (!plausible_wall_ns(t, wall_now) && !(t == removal && has_removal == 0))
             return tl::unexpected(StateError::kBadTimes);
     }
     sa.received_at = from_wall_ns(received, steady_now, wall_now);
@@ -191,24 +123,23 @@ tl::expected<CpeGroupSa, StateError> read_record(Reader& r, TimePoint steady_now
     return sa;
 }
 
-// Closes a descriptor on every path out.
-class Fd {
-  public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
+StateFileError file_error(const SecretFileError& e) {
+    StateFileErrorKind kind = StateFileErrorKind::kIo;
+    switch (e.kind) {
+        case SecretFileErrorKind::kNotFound:
+            kind = StateFileErrorKind::kNotFound;
+            break;
+        case SecretFileErrorKind::kIo:
+            kind = StateFileErrorKind::kIo;
+            break;
+        case SecretFileErrorKind::kBadPermissions:
+            kind = StateFileErrorKind::kBadPermissions;
+            break;
+        case SecretFileErrorKind::kTooLarge:
+            kind = StateFileErrorKind::kTooLarge;
+            break;
     }
-    [[nodiscard]] int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-  private:
-    int fd_;
-};
-
-tl::unexpected<StateFileError> io_error(const std::filesystem::path& path) {
-    return tl::unexpected(StateFileError{StateFileErrorKind::kIo, errno, {}, path});
+    return StateFileError{kind, e.error_number, {}, e.path};
 }
 
 }  // namespace
@@ -248,9 +179,8 @@ ike::SecretBytes encode_cpe_state(const CpeGroupSaState& state, TimePoint steady
     std::size_t size = kHeaderSize + kChecksumSize;
     for (const auto& [spi, sa] : state.sas)
         size += kRecordFixedSize + sa.nonce.size() + sa.sk_d.size();
-    // Written in place into a buffer of the final size: no reallocation leaves SK_d behind.
-    ike::SecretBytes out(size);
-    Writer w(out);
+    // Sized up front: the writer never has to grow (and wipe) its buffer.
+    SecretWriter w(size);
     w.bytes(kMagic);
     w.u16(kVersion);
     w.i64(to_wall_ns(steady_now, steady_now, wall_now));
@@ -275,9 +205,9 @@ ike::SecretBytes encode_cpe_state(const CpeGroupSaState& state, TimePoint steady
         w.i64(sa.inbound_removal_at ? to_wall_ns(*sa.inbound_removal_at, steady_now, wall_now) : 0);
         w.u8(sa.reauth_requested ? 1 : 0);
     }
-    const Sha256 checksum = sha256(ike::ByteView(out.data(), w.position()));
+    const Sha256Digest checksum = sha256(w.written());
     w.bytes(checksum);
-    return out;
+    return w.finish();
 }
 
 tl::expected<CpeGroupSaState, StateError> decode_cpe_state(ike::ByteView encoded,
@@ -288,7 +218,7 @@ tl::expected<CpeGroupSaState, StateError> decode_cpe_state(ike::ByteView encoded
         return tl::unexpected(StateError::kBadMagic);
     if (encoded.size() < kHeaderSize + kChecksumSize) return tl::unexpected(StateError::kTruncated);
     const ike::ByteView body = encoded.first(encoded.size() - kChecksumSize);
-    const Sha256 checksum = sha256(body);
+    const Sha256Digest checksum = sha256(body);
     if (!ike::constant_time_equal(checksum, encoded.last(kChecksumSize)))
         return tl::unexpected(StateError::kChecksumMismatch);
 
@@ -308,8 +238,8 @@ tl::expected<CpeGroupSaState, StateError> decode_cpe_state(ike::ByteView encoded
         return tl::unexpected(StateError::kTruncated);
     if (has_outbound > 1 || (has_outbound == 0 && outbound != 0))
         return tl::unexpected(StateError::kBadOutboundSpi);
-    if (evaluated_until > saved_at || !plausible(saved_at, wall_now) ||
-        !plausible(evaluated_until, wall_now))
+    if (evaluated_until > saved_at || !plausible_wall_ns(saved_at, wall_now) ||
+        !plausible_wall_ns(evaluated_until, wall_now))
         return tl::unexpected(StateError::kBadTimes);
 
     CpeGroupSaState state;
@@ -351,39 +281,9 @@ std::string describe(const StateFileError& error) {
 tl::expected<void, StateFileError> save_cpe_state(const std::filesystem::path& state_dir,
                                                   const CpeGroupSaState& state,
                                                   TimePoint steady_now, WallTime wall_now) {
-    const std::filesystem::path final_path = state_dir / kCpeStateFileName;
-    const std::filesystem::path temp_path =
-        state_dir / (std::string(".") + std::string(kCpeStateFileName) + ".tmp");
     const ike::SecretBytes encoded = encode_cpe_state(state, steady_now, wall_now);
-
-    // O_TRUNC keeps the mode of a leftover file, hence the fchmod.
-    Fd fd(::open(temp_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600));
-    if (fd.get() < 0) return io_error(temp_path);
-    if (::fchmod(fd.get(), 0600) != 0) return io_error(temp_path);
-    std::size_t written = 0;
-    while (written < encoded.size()) {
-        const ssize_t n = ::write(fd.get(), encoded.data() + written, encoded.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) {
-            const auto error = io_error(temp_path);
-            ::unlink(temp_path.c_str());
-            return error;
-        }
-        written += static_cast<std::size_t>(n);
-    }
-    if (::fsync(fd.get()) != 0 || ::close(fd.release()) != 0) {
-        const auto error = io_error(temp_path);
-        ::unlink(temp_path.c_str());
-        return error;
-    }
-    if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-        const auto error = io_error(final_path);
-        ::unlink(temp_path.c_str());
-        return error;
-    }
-    // The rename itself is durable only once the directory is synced.
-    Fd dir(::open(state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir.get() < 0 || ::fsync(dir.get()) != 0) return io_error(state_dir);
+    auto written = write_secret_file(state_dir, kCpeStateFileName, encoded.view());
+    if (!written) return tl::unexpected(file_error(written.error()));
     return {};
 }
 
@@ -392,32 +292,9 @@ tl::expected<CpeGroupSaState, StateFileError> load_cpe_state(const std::filesyst
                                                              WallTime wall_now,
                                                              SuitePolicy policy) {
     const std::filesystem::path path = state_dir / kCpeStateFileName;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-    if (fd.get() < 0) {
-        if (errno == ENOENT)
-            return tl::unexpected(StateFileError{StateFileErrorKind::kNotFound, ENOENT, {}, path});
-        if (errno == ELOOP)
-            return tl::unexpected(StateFileError{StateFileErrorKind::kBadPermissions, 0, {}, path});
-        return io_error(path);
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0) return io_error(path);
-    if (!S_ISREG(st.st_mode) || st.st_uid != ::geteuid() || (st.st_mode & 077) != 0)
-        return tl::unexpected(StateFileError{StateFileErrorKind::kBadPermissions, 0, {}, path});
-    if (st.st_size < 0 || static_cast<std::uint64_t>(st.st_size) > kMaxFileSize)
-        return tl::unexpected(StateFileError{StateFileErrorKind::kTooLarge, 0, {}, path});
-
-    ike::SecretBytes contents(static_cast<std::size_t>(st.st_size));
-    std::size_t got = 0;
-    while (got < contents.size()) {
-        const ssize_t n = ::read(fd.get(), contents.data() + got, contents.size() - got);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return io_error(path);
-        if (n == 0) break;  // shrank meanwhile: the decoder reports it truncated
-        got += static_cast<std::size_t>(n);
-    }
-    auto state =
-        decode_cpe_state(ike::ByteView(contents.data(), got), steady_now, wall_now, policy);
+    auto contents = read_secret_file(path, kMaxFileSize);
+    if (!contents) return tl::unexpected(file_error(contents.error()));
+    auto state = decode_cpe_state(contents->view(), steady_now, wall_now, policy);
     if (!state)
         return tl::unexpected(
             StateFileError{StateFileErrorKind::kBadContents, 0, state.error(), path});

@@ -24,11 +24,12 @@
 #include "mpsa/ike/bytes.hpp"
 #include "mpsa/mpsa/clock.hpp"
 #include "mpsa/mpsa/group_manager.hpp"
+#include "mpsa/mpsa/secret_file.hpp"
 
 namespace mpsa::daemon {
 
 inline constexpr std::string_view kGatewayStateFileName = "gateway_group_sas.state";
-using WallTime = std::chrono::system_clock::time_point;
+using WallTime = mpsa::WallTime;
 
 [[nodiscard]] ike::SecretBytes encode_gateway_state(const std::vector<mpsa::GroupSaState>& groups,
                                                     mpsa::TimePoint steady_now, WallTime wall_now);

@@ -28,10 +28,9 @@
 #include "mpsa/mpsa/clock.hpp"
 #include "mpsa/mpsa/cpe_group_sa.hpp"
 #include "mpsa/mpsa/esp_suite.hpp"
+#include "mpsa/mpsa/secret_file.hpp"
 
 namespace mpsa::mpsa {
-
-using WallTime = std::chrono::system_clock::time_point;
 
 inline constexpr std::string_view kCpeStateFileName = "cpe_group_sas.state";
 
