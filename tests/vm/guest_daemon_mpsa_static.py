@@ -8,7 +8,12 @@ a gateway and two CPEs, each running mpsad (PSK). The CPEs learn each other's LA
   2. ping between the CPEs' LAN addresses over the xfrm interfaces works, IPv4 and IPv6 inside
      (IPv6 inside over the IPv6 underlay: dual-stack ESP addresses), and the kernel's ESP SA
      packet counters rise;
-  3. `kill -9` of one CPE's mpsad during a ping (20 packets/s): no packet lost while it is down
+  3. protected_prefixes (10.0.0.0/8, fd00::/8) fail closed: with a clear-text route in c1's main
+     table (as zebra installs it a few ms before mpsad programs a new destination) to an address
+     inside the protected space that no CPE advertises, c1's ping fails and `ip route get` says
+     mpsa1; the same kind of route outside the protected space is pinged in the clear (so the
+     clear path itself works); the group table holds the protected prefixes;
+  4. `kill -9` of one CPE's mpsad during a ping (20 packets/s): no packet lost while it is down
      and restarted, and the new instance reports kernel.changes == 0 on /v1/status (it adopted
      the kernel state without a single netlink change).
 
@@ -36,6 +41,11 @@ UNDERLAY6 = {"gw": "2001:db8:ff::a", "c1": "2001:db8:ff::1", "c2": "2001:db8:ff:
 LAN4 = {"c1": ("10.1.0.1", "10.1.0.0/24"), "c2": ("10.2.0.1", "10.2.0.0/24")}
 LAN6 = {"c1": ("fd00:1::1", "fd00:1::/64"), "c2": ("fd00:2::1", "fd00:2::/64")}
 API_PORT = 7979
+PROTECTED = ["10.0.0.0/8", "fd00::/8"]
+# On the gateway, reached from c1 through clear-text main-table routes: one address inside the
+# protected space (v4 and v6, never advertised by a CPE) and one outside it.
+CLEAR_INSIDE4, CLEAR_INSIDE6 = ("10.9.0.1", "10.9.0.0/24"), ("fd00:9::1", "fd00:9::/64")
+CLEAR_OUTSIDE4 = ("192.168.77.1", "192.168.77.0/24")
 
 
 class Failure(Exception):
@@ -163,6 +173,7 @@ def write_configs(tmp: Path) -> dict[str, Path]:
             "group": {"name": "vm", "id": 1},
             "overlay_source_v4": LAN4[node][0],
             "overlay_source_v6": LAN6[node][0],
+            "protected_prefixes": PROTECTED,
             "static_routes": [{"prefix": LAN4[other][1], "peer": UNDERLAY4[other]},
                               {"prefix": LAN6[other][1], "peer": UNDERLAY6[other]}],
             "frr": {"enabled": False},
@@ -235,6 +246,42 @@ def ping(src_node: str, src: str, dst: str, count: int, interval: str = "0.2",
     return proc
 
 
+def check_protected_prefixes(table: int) -> None:
+    group_table = ns("c1", "ip", "route", "show", "table", str(table)).stdout
+    group_table6 = ns("c1", "ip", "-6", "route", "show", "table", str(table)).stdout
+    for prefix, text in zip(PROTECTED, (group_table, group_table6)):
+        if not re.search(rf"^{re.escape(prefix)} dev mpsa1\b", text, flags=re.M):
+            raise Failure(f"group table {table} lacks {prefix}:\n{group_table}{group_table6}")
+    # The gateway answers on addresses inside and outside the protected space; c1 has clear-text
+    # routes to them in main, via the gateway's underlay address (what zebra would install).
+    ns("gw", "ip", "link", "add", "clear0", "type", "dummy")
+    ns("gw", "ip", "link", "set", "clear0", "up")
+    for address, _ in (CLEAR_INSIDE4, CLEAR_OUTSIDE4):
+        ns("gw", "ip", "addr", "add", f"{address}/24", "dev", "clear0")
+    ns("gw", "ip", "addr", "add", f"{CLEAR_INSIDE6[0]}/64", "dev", "clear0", "nodad")
+    ns("gw", "ip", "route", "add", LAN4["c1"][1], "via", UNDERLAY4["c1"])
+    ns("gw", "ip", "-6", "route", "add", LAN6["c1"][1], "via", UNDERLAY6["c1"])
+    for _, prefix in (CLEAR_INSIDE4, CLEAR_OUTSIDE4):
+        ns("c1", "ip", "route", "add", prefix, "via", UNDERLAY4["gw"])
+    ns("c1", "ip", "-6", "route", "add", CLEAR_INSIDE6[1], "via", UNDERLAY6["gw"])
+
+    ping("c1", LAN4["c1"][0], CLEAR_OUTSIDE4[0], 2)  # the clear path works outside
+    for src, dst in ((LAN4["c1"][0], CLEAR_INSIDE4[0]), (LAN6["c1"][0], CLEAR_INSIDE6[0])):
+        proc = ping("c1", src, dst, 2, check=False)
+        if proc.returncode == 0:
+            raise Failure(f"ping {src} -> {dst} inside the protected space went out in the "
+                          f"clear:\n{proc.stdout}")
+        route = ns("c1", "ip", "route", "get", dst, "from", src).stdout
+        if "dev mpsa1" not in route:
+            raise Failure(f"{dst} is not routed into the overlay: {route}")
+    # The overlay itself still works inside the protected space.
+    ping("c1", LAN4["c1"][0], LAN4["c2"][0], 2)
+    ping("c1", LAN6["c1"][0], LAN6["c2"][0], 2)
+    print(f"PASS protected prefixes {PROTECTED}: in group table {table}; {CLEAR_INSIDE4[0]} and "
+          f"{CLEAR_INSIDE6[0]} (clear route in main) blocked, {CLEAR_OUTSIDE4[0]} reached in the "
+          f"clear, LAN pings still encrypted")
+
+
 def run(mpsad: str, tmp: Path) -> None:
     setup()
     configs = write_configs(tmp)
@@ -273,14 +320,19 @@ def run(mpsad: str, tmp: Path) -> None:
               f"out(v4) +{out4}, out(v6) +{out6}, in(v4) +{in4}")
         routes = api("c1", "routes")["routes"]
         states = {r["destination"]: r["state"] for r in routes}
-        if states != {LAN4["c2"][1]: "encrypted", LAN6["c2"][1]: "encrypted"}:
+        want = {LAN4["c2"][1]: "encrypted", LAN6["c2"][1]: "encrypted"}
+        want.update({prefix: "blocked-protected" for prefix in PROTECTED})
+        if states != want:
             raise Failure(f"c1 /v1/routes: {routes}")
         sas = api("c1", "sas")["sas"]
         kinds = sorted({s["type"] for s in sas})
         if kinds != ["child", "group", "ike"]:
             raise Failure(f"c1 /v1/sas lacks a kind: {kinds}")
 
-        # 3. kill -9 during a ping; restart; no loss; zero netlink changes at adoption
+        # 3. protected prefixes: no clear text inside the overlay address space
+        check_protected_prefixes(routes[0]["table"])
+
+        # 4. kill -9 during a ping; restart; no loss; zero netlink changes at adoption
         pinger = subprocess.Popen(
             ["ip", "netns", "exec", NS["c2"], "ping", "-c", "300", "-i", "0.05", "-W", "1",
              "-I", LAN4["c2"][0], LAN4["c1"][0]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
