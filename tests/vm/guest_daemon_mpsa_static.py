@@ -12,7 +12,9 @@ a gateway and two CPEs, each running mpsad (PSK). The CPEs learn each other's LA
      table (as zebra installs it a few ms before mpsad programs a new destination) to an address
      inside the protected space that no CPE advertises, c1's ping fails and `ip route get` says
      mpsa1; the same kind of route outside the protected space is pinged in the clear (so the
-     clear path itself works); the group table holds the protected prefixes;
+     clear path itself works); the group table holds the protected prefixes; a reload (SIGHUP)
+     without fd00::/8 removes it (fd00:9::1 then answers in the clear), and restoring it blocks
+     again;
   4. `kill -9` of one CPE's mpsad during a ping (20 packets/s): no packet lost while it is down
      and restarted, and the new instance reports kernel.changes == 0 on /v1/status (it adopted
      the kernel state without a single netlink change).
@@ -246,7 +248,23 @@ def ping(src_node: str, src: str, dst: str, count: int, interval: str = "0.2",
     return proc
 
 
-def check_protected_prefixes(table: int) -> None:
+def set_protected_and_reload(daemon: Daemon, config: Path, prefixes: list[str],
+                             table: int) -> None:
+    doc = json.loads(config.read_text())
+    doc["protected_prefixes"] = prefixes
+    config.write_text(json.dumps(doc, indent=2))
+    daemon.proc.send_signal(signal.SIGHUP)
+
+    def applied():
+        listed = {r["destination"] for r in (api("c1", "routes") or {}).get("routes", [])
+                  if r["state"] == "blocked-protected"}
+        in_table = "fd00::/8 dev mpsa1" in ns("c1", "ip", "-6", "route", "show", "table",
+                                              str(table)).stdout
+        return listed == set(prefixes) and in_table == ("fd00::/8" in prefixes)
+    poll(applied, 10, f"reload to protected_prefixes {prefixes}")
+
+
+def check_protected_prefixes(table: int, daemon: Daemon, config: Path) -> None:
     group_table = ns("c1", "ip", "route", "show", "table", str(table)).stdout
     group_table6 = ns("c1", "ip", "-6", "route", "show", "table", str(table)).stdout
     for prefix, text in zip(PROTECTED, (group_table, group_table6)):
@@ -274,12 +292,18 @@ def check_protected_prefixes(table: int) -> None:
         route = ns("c1", "ip", "route", "get", dst, "from", src).stdout
         if "dev mpsa1" not in route:
             raise Failure(f"{dst} is not routed into the overlay: {route}")
+    # Reload updates them: without fd00::/8 the clear route is used, with it blocked again.
+    set_protected_and_reload(daemon, config, ["10.0.0.0/8"], table)
+    ping("c1", LAN6["c1"][0], CLEAR_INSIDE6[0], 2)
+    set_protected_and_reload(daemon, config, PROTECTED, table)
+    if ping("c1", LAN6["c1"][0], CLEAR_INSIDE6[0], 2, check=False).returncode == 0:
+        raise Failure("fd00::/8 protected again after the reload, but the ping went out")
     # The overlay itself still works inside the protected space.
     ping("c1", LAN4["c1"][0], LAN4["c2"][0], 2)
     ping("c1", LAN6["c1"][0], LAN6["c2"][0], 2)
     print(f"PASS protected prefixes {PROTECTED}: in group table {table}; {CLEAR_INSIDE4[0]} and "
           f"{CLEAR_INSIDE6[0]} (clear route in main) blocked, {CLEAR_OUTSIDE4[0]} reached in the "
-          f"clear, LAN pings still encrypted")
+          f"clear, reload removes and restores fd00::/8, LAN pings still encrypted")
 
 
 def run(mpsad: str, tmp: Path) -> None:
@@ -330,7 +354,7 @@ def run(mpsad: str, tmp: Path) -> None:
             raise Failure(f"c1 /v1/sas lacks a kind: {kinds}")
 
         # 3. protected prefixes: no clear text inside the overlay address space
-        check_protected_prefixes(routes[0]["table"])
+        check_protected_prefixes(routes[0]["table"], daemons["c1"], configs["c1"])
 
         # 4. kill -9 during a ping; restart; no loss; zero netlink changes at adoption
         pinger = subprocess.Popen(
