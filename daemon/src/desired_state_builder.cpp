@@ -262,8 +262,9 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
     // is learned. zebra installs a new D's clear-text route in main milliseconds before we
     // program D, and before D is learned at all main may route it (a default route); with X in
     // the group table, such traffic reaches mpsa<id> and X's block policy instead. A learned D
-    // inside X has a longer prefix: its route wins the lookup and its policy the lower priority
-    // value. X equal to a learned D adds nothing (D's objects already say how to treat it).
+    // inside X has a longer prefix: its route wins the lookup; X's block policy has the weakest
+    // priority of all, so any learned D covering the address (even 0.0.0.0/0) decides first.
+    // X equal to a learned D adds nothing (D's objects already say how to treat it).
     std::set<xfrm::Prefix> learned;
     for (const auto& d : out.destinations) learned.insert(d.destination);
     const std::set<xfrm::Prefix> protected_prefixes(node.protected_prefixes.begin(),
@@ -274,6 +275,7 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         const auto family = prefix.family();
         auto block = policy(layout, xfrm::Direction::kOut, any_prefix(family), prefix, prefix);
         block.action = xfrm::PolicyAction::kBlock;
+        block.priority = kProtectedPolicyPriority;
         state.add(std::move(block));
         xfrm::Route route;
         route.dst = prefix;

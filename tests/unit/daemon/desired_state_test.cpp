@@ -815,9 +815,9 @@ TEST_F(DaemonDesiredState, ProtectedPrefixGetsARouteAndABlockPolicyBeforeAnythin
         EXPECT_EQ(find_policy(group.state, Direction::kFwd, prefix), nullptr);
     }
     EXPECT_EQ(find_policy(group.state, Direction::kOut, "10.0.0.0/8")->priority,
-              policy_priority(8, 32));
+              kProtectedPolicyPriority);
     EXPECT_EQ(find_policy(group.state, Direction::kOut, "fd00::/8")->priority,
-              policy_priority(8, 128));
+              kProtectedPolicyPriority);
     EXPECT_TRUE(group.destinations.empty());
     EXPECT_EQ(group.protected_prefixes,
               (std::vector<Prefix>{Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")}));
@@ -848,6 +848,33 @@ TEST_F(DaemonDesiredState, LearnedDestinationInsideAProtectedPrefixWinsByPriorit
     EXPECT_TRUE(has_route(group.state, kB.lan4));
     EXPECT_TRUE(has_route(group.state, "10.0.0.0/8"));
     EXPECT_EQ(group.destinations.size(), 2U);
+}
+
+TEST_F(DaemonDesiredState, EncryptedMemberDefaultRouteStillCarriesUnlearnedProtectedTraffic) {
+    // A hub member advertising 0.0.0.0/0 and ::/0 with a valid SA: traffic to an unlearned
+    // address inside the protected space goes to it encrypted; the protected block only catches
+    // what no learned destination covers.
+    node_.protected_prefixes = {Prefix::from("10.0.0.0/8"), Prefix::from("fd00::/8")};
+    install(kSpiA);
+    learn(kB);
+    overlay_.set_route(bp("0.0.0.0/0"), {ba(kC.esp)});
+    overlay_.set_route(bp("::/0"), {ba(kC.esp)});
+    overlay_.set_resolved(ba(kC.esp), true);
+    const auto group = build();
+    for (const auto& [cover, any] :
+         {std::pair{"10.0.0.0/8", "0.0.0.0/0"}, std::pair{"fd00::/8", "::/0"}}) {
+        const auto* block = find_policy(group.state, Direction::kOut, cover);
+        const auto* via_hub = find_policy(group.state, Direction::kOut, any);
+        ASSERT_TRUE(block && via_hub) << cover;
+        EXPECT_EQ(via_hub->action, xfrm::PolicyAction::kAllow) << any;
+        EXPECT_LT(via_hub->priority, block->priority) << "the encrypted default must win";
+    }
+    // With no usable SA the default is blocked too: still nothing leaves in the clear.
+    advance(seconds(7200));  // past the lifetime, no successor
+    const auto expired = build();
+    const auto* any4 = find_policy(expired.state, Direction::kOut, "0.0.0.0/0");
+    ASSERT_NE(any4, nullptr);
+    EXPECT_EQ(any4->action, xfrm::PolicyAction::kBlock);
 }
 
 TEST_F(DaemonDesiredState, ProtectedPrefixEqualToALearnedDestinationAddsNothing) {

@@ -23,6 +23,10 @@ inline constexpr std::uint32_t kMainTable = 254;
 // XFRM policy priorities: lower wins. A longer prefix gets a lower value, so overlapping
 // destinations learned via different peers resolve to the most specific one, like the FIB.
 inline constexpr std::uint32_t kPolicyPriorityBase = 10000;
+// Protected prefixes' block policies come after every learned destination, however short its
+// prefix: a member's encrypted 0.0.0.0/0 still carries traffic to unlearned protected addresses
+// (encrypted is what "protected" asks for); only traffic no learned policy covers is dropped.
+inline constexpr std::uint32_t kProtectedPolicyPriority = kPolicyPriorityBase + 200;
 
 struct GroupLayout {
     std::uint16_t group_id = 0;
