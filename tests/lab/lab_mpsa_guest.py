@@ -213,7 +213,8 @@ def withdraw(lab: MpsaLab) -> None:
                  for c in ("cpe1", "cpe2")}
         left = []
         for c, proc in procs.items():
-            out, _ = proc.communicate("xfrm policy list\nroute show table all\n", timeout=30)
+            # xfrm last: ip exits after an xfrm command, even in batch mode
+            out, _ = proc.communicate("route show table all\nxfrm policy list\n", timeout=30)
             for p in prefixes:
                 if re.search(rf"^src (?:\S+ dst )?{re.escape(p)}\s", out, re.M):
                     left.append(f"{c}: policy {p}")
