@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout_s, "seconds to wait for mpsad (default 5)")
         ->check(CLI::Range(0.1, 3600.0));
     app.require_subcommand(1, 1);
+    // Options are accepted after the command too (`mpsactl routes --json`), as operators type
+    // them; subcommands created below inherit this.
+    app.fallthrough();
     const char* const descriptions[] = {
         "daemon summary: role, identity, uptime, configuration, counts",
         "groups, their suites, timers and group SAs",
