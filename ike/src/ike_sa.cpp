@@ -123,6 +123,7 @@ struct Outstanding {
     unsigned sent = 0;             // transmissions after the first
     TimePoint deadline{};
     Task task;
+    bool hinted = false;  // a PeerLostSaHint was reported for it
 };
 
 struct CachedResponse {
@@ -208,6 +209,7 @@ struct IkeSa::Impl {
     std::vector<ChildSa> children;
     std::vector<Datagram> outgoing;
     std::vector<Event> events;
+    std::vector<PeerLostSaHint> hints;
     TimePoint last_received{};
     TimePoint last_sent{};
     RequestId next_app_request = 1;
@@ -1563,7 +1565,41 @@ struct IkeSa::Impl {
         dh.reset();
     }
 
+    // An unprotected response carrying INVALID_IKE_SPI to our outstanding request on an
+    // established SA (RFC 7296 2.21.4): the peer lost this SA. Anyone can send it, so it changes
+    // nothing here (the request keeps being retransmitted); the application gets a hint, once
+    // per request.
+    bool receive_invalid_spi_answer(Generation& g, const Header& h, const Datagram& d) {
+        if (h.next_payload != PayloadType::kNotify || h.exchange_type == ExchangeType::kIkeSaInit ||
+            g.in == nullptr || !g.outstanding || g.outstanding->message_id != h.message_id ||
+            h.initiator == g.original_initiator ||
+            (state != IkeSaState::kEstablished && state != IkeSaState::kDeleting)) {
+            return false;
+        }
+        auto m = decode(d.data);
+        if (!m) {
+            ++counters.decode_errors;
+            return true;
+        }
+        const bool invalid_spi =
+            std::any_of(m->payloads.begin(), m->payloads.end(), [](const Payload& p) {
+                const auto* n = std::get_if<NotifyPayload>(&p);
+                return n != nullptr &&
+                       n->type == static_cast<std::uint16_t>(NotifyType::kInvalidIkeSpi);
+            });
+        if (!invalid_spi) {
+            ++counters.unexpected_message_id;
+            return true;
+        }
+        ++counters.peer_lost_sa_hints;
+        if (g.outstanding->hinted) return true;
+        g.outstanding->hinted = true;
+        hints.push_back(PeerLostSaHint{g.spis, peer_id, d.remote, h.message_id});
+        return true;
+    }
+
     void receive_response(Generation& g, const Header& h, const Datagram& d) {
+        if (receive_invalid_spi_answer(g, h, d)) return;
         if (!g.outstanding || g.outstanding->message_id != h.message_id ||
             g.outstanding->exchange != h.exchange_type || h.initiator == g.original_initiator) {
             ++counters.unexpected_message_id;
@@ -1891,6 +1927,9 @@ std::vector<Datagram> IkeSa::take_outgoing() {
 }
 std::vector<Event> IkeSa::take_events() {
     return std::exchange(impl_->events, {});
+}
+std::vector<PeerLostSaHint> IkeSa::take_hints() {
+    return std::exchange(impl_->hints, {});
 }
 
 RequestId IkeSa::send_notifies(std::vector<NotifyPayload> notifies) {

@@ -1,5 +1,8 @@
 #include "mpsa/ike/ike_session.hpp"
 
+#include "mpsa/ike/message.hpp"
+#include "mpsa/ike/notify_types.hpp"
+
 namespace mpsa::ike {
 
 IkeSessions::IkeSessions(const Clock& clock, RandomSource& random, CookiePolicy cookies,
@@ -73,6 +76,7 @@ void IkeSessions::receive(const Datagram& datagram) {
     const auto it = by_local_spi_.find(ours);
     if (it == by_local_spi_.end()) {
         ++counters_.unknown_spi;
+        answer_unknown_spi(datagram, *header);
         return;
     }
     const SessionId id = it->second;
@@ -80,6 +84,37 @@ void IkeSessions::receive(const Datagram& datagram) {
         sa->receive(datagram);
         after_call(id);
     }
+}
+
+// RFC 7296 2.21.4: a request for an IKE SA we do not have gets an unprotected INFORMATIONAL
+// response with INVALID_IKE_SPI, so that a peer that lost us (e.g. after our restart) need not
+// wait for its liveness check to time out. Never for responses (no reply to a reply), never for
+// IKE_SA_INIT (handled above), and rate-limited: the sender is not authenticated.
+void IkeSessions::answer_unknown_spi(const Datagram& datagram, const Header& header) {
+    if (header.response || header.major_version != 2 ||
+        header.exchange_type == ExchangeType::kIkeSaInit) {
+        return;
+    }
+    if (!invalid_spi_limiter_.allow(datagram.remote.address, clock_.now())) {
+        ++counters_.invalid_spi_suppressed;
+        return;
+    }
+    Message reply;
+    reply.header.initiator_spi = header.initiator_spi;
+    reply.header.responder_spi = header.responder_spi;
+    reply.header.exchange_type = ExchangeType::kInformational;
+    // We are the other party of whatever SA the sender meant.
+    reply.header.initiator = !header.initiator;
+    reply.header.response = true;
+    reply.header.message_id = header.message_id;
+    NotifyPayload notify;
+    notify.type = static_cast<std::uint16_t>(NotifyType::kInvalidIkeSpi);
+    reply.payloads.emplace_back(std::move(notify));
+    auto bytes = encode(reply);
+    if (!bytes) return;
+    ++counters_.invalid_spi_sent;
+    outgoing_.push_back(
+        Datagram{datagram.local, datagram.remote, DatagramKind::kIke, std::move(*bytes)});
 }
 
 void IkeSessions::on_timer() {
@@ -143,6 +178,10 @@ std::vector<SessionEvent> IkeSessions::take_events() {
     return std::exchange(events_, {});
 }
 
+std::vector<SessionHint> IkeSessions::take_hints() {
+    return std::exchange(hints_, {});
+}
+
 IkeSa* IkeSessions::find(SessionId id) {
     IkeSa* sa = lookup(id);
     if (sa != nullptr && (touched_.empty() || touched_.back() != id)) touched_.push_back(id);
@@ -155,6 +194,7 @@ void IkeSessions::after_call(SessionId id) {
     IkeSa& sa = *it->second;
     for (auto& d : sa.take_outgoing()) outgoing_.push_back(std::move(d));
     for (auto& e : sa.take_events()) events_.push_back(SessionEvent{id, std::move(e)});
+    for (auto& h : sa.take_hints()) hints_.push_back(SessionHint{id, std::move(h)});
     auto& indexed = spis_of_[id];
     for (const auto spi : indexed) by_local_spi_.erase(spi);
     indexed.clear();

@@ -49,6 +49,7 @@ bool SaManager::with_sa(SessionId id, const std::function<void(IkeSa&)>& action)
     // IkeSessions collects an SA's output only when it calls the SA itself: drain it here.
     for (const auto& datagram : sa->take_outgoing()) endpoint_->send(datagram);
     auto events = sa->take_events();
+    auto hints = sa->take_hints();
     // An SA the action took down at once (close() before IKE_AUTH completed) is forgotten now;
     // otherwise its timer is re-read at the next pump.
     if (sa->state() == IkeSaState::kDown) {
@@ -59,6 +60,9 @@ bool SaManager::with_sa(SessionId id, const std::function<void(IkeSa&)>& action)
     schedule_pump();
     for (auto& event : events) {
         if (on_event_) on_event_(SessionEvent{id, std::move(event)});
+    }
+    for (auto& hint : hints) {
+        if (on_hint_) on_hint_(SessionHint{id, std::move(hint)});
     }
     return true;
 }
@@ -78,6 +82,9 @@ void SaManager::pump() {
     auto events = sessions_.take_events();
     for (const auto& event : events) {
         if (on_event_) on_event_(event);
+    }
+    for (const auto& hint : sessions_.take_hints()) {
+        if (on_hint_) on_hint_(hint);
     }
     arm_timer();
 }

@@ -97,6 +97,19 @@ struct NotifyRequestDone {
     std::vector<NotifyPayload> response;
 };
 
+// An unprotected INVALID_IKE_SPI (RFC 7296 2.21.4) answered one of our outstanding requests on
+// an established IKE SA: the peer may have lost its state (e.g. restarted). Unauthenticated --
+// anyone on the path can send it -- so the IKE SA is left as it is; the application may start a
+// new IKE SA before the old one times out (rate-limited). Kept out of Event so that existing
+// exhaustive visitors stay source-compatible; delivered through IkeSa/IkeSessions::take_hints()
+// and SaManager::set_hint_handler().
+struct PeerLostSaHint {
+    IkeSpis spis;
+    std::optional<Identification> peer_id;
+    Endpoint peer;  // where the answer came from
+    std::uint32_t message_id = 0;
+};
+
 using Event = std::variant<IkeSaUp, IkeSaRekeyed, IkeSaDown, ChildSaUp, ChildSaRekeyed, ChildSaDown,
                            ChildSaFailed, NotifiesReceived, NotifyRequestDone>;
 

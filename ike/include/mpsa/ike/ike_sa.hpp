@@ -65,6 +65,7 @@ struct IkeSaCounters {
     std::uint64_t retransmitted_responses = 0;
     std::uint64_t retransmitted_requests = 0;
     std::uint64_t unknown_spi = 0;
+    std::uint64_t peer_lost_sa_hints = 0;  // unprotected INVALID_IKE_SPI answers (see events.hpp)
 };
 
 class IkeSa;
@@ -98,6 +99,7 @@ class IkeSa {
 
     [[nodiscard]] std::vector<Datagram> take_outgoing();
     [[nodiscard]] std::vector<Event> take_events();
+    [[nodiscard]] std::vector<PeerLostSaHint> take_hints();
 
     // Application hook: an INFORMATIONAL request carrying these notifies; the outcome comes as
     // NotifyRequestDone with the returned id (at once with kIkeSaGone when not established).

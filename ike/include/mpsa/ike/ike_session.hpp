@@ -21,6 +21,7 @@
 #include "mpsa/ike/cookie.hpp"
 #include "mpsa/ike/events.hpp"
 #include "mpsa/ike/ike_sa.hpp"
+#include "mpsa/ike/rate_limit.hpp"
 #include "mpsa/ike/sa_config.hpp"
 #include "mpsa/ike/transport.hpp"
 
@@ -31,6 +32,11 @@ using SessionId = std::uint64_t;
 struct SessionEvent {
     SessionId session = 0;
     Event event;
+};
+
+struct SessionHint {
+    SessionId session = 0;
+    PeerLostSaHint hint;
 };
 
 // What the application gives a new responder IKE SA, or nullopt to ignore the peer.
@@ -47,6 +53,10 @@ struct SessionCounters {
     std::uint64_t cookies_sent = 0;       // IKE_SA_INIT answered with a COOKIE
     std::uint64_t stateless_replies = 0;  // INVALID_KE_PAYLOAD, NO_PROPOSAL_CHOSEN, ...
     std::uint64_t refused_peers = 0;      // ResponderPolicy said no
+    // Requests for unknown IKE SAs (RFC 7296 2.21.4): answered with INVALID_IKE_SPI, or not
+    // because of the rate limit.
+    std::uint64_t invalid_spi_sent = 0;
+    std::uint64_t invalid_spi_suppressed = 0;
 };
 
 class IkeSessions {
@@ -63,6 +73,11 @@ class IkeSessions {
 
     [[nodiscard]] std::vector<Datagram> take_outgoing();
     [[nodiscard]] std::vector<SessionEvent> take_events();
+    // Unauthenticated hints (see PeerLostSaHint), kept apart from take_events().
+    [[nodiscard]] std::vector<SessionHint> take_hints();
+    void set_unsolicited_reply_limits(UnsolicitedReplyLimits limits) {
+        invalid_spi_limiter_ = UnsolicitedReplyLimiter(limits);
+    }
 
     // nullptr once the IKE SA is down and its events were collected. After driving the SA
     // directly (send_notifies(), rekey_ike_sa(), close(), ...), call collect(id); an SA looked
@@ -90,6 +105,7 @@ class IkeSessions {
     IkeSa* lookup(SessionId id) const;
     void index_timer(SessionId id, const IkeSa* sa) const;
     void refresh_touched() const;
+    void answer_unknown_spi(const Datagram& datagram, const Header& header);
 
     const Clock& clock_;
     CookieGuard cookies_;
@@ -109,6 +125,8 @@ class IkeSessions {
     std::unordered_map<SessionId, HalfOpenKey> half_open_;
     std::vector<Datagram> outgoing_;
     std::vector<SessionEvent> events_;
+    std::vector<SessionHint> hints_;
+    UnsolicitedReplyLimiter invalid_spi_limiter_;
     SessionCounters counters_;
 };
 

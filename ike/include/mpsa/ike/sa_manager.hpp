@@ -33,6 +33,7 @@ struct SaManagerConfig {
 class SaManager {
   public:
     using EventHandler = std::function<void(const SessionEvent&)>;
+    using HintHandler = std::function<void(const SessionHint&)>;
 
     // `clock` must be a steady clock (the timer is an asio::steady_timer); clock and random
     // outlive the manager.
@@ -50,6 +51,8 @@ class SaManager {
     // false when the session is gone.
     bool with_sa(SessionId id, const std::function<void(IkeSa&)>& action);
     [[nodiscard]] IkeSa* find(SessionId id) { return sessions_.find(id); }
+    // Unauthenticated hints (PeerLostSaHint); dropped without a handler.
+    void set_hint_handler(HintHandler on_hint) { on_hint_ = std::move(on_hint); }
 
     [[nodiscard]] const IkeSessions& sessions() const { return sessions_; }
     [[nodiscard]] const IkeEndpoint& endpoint() const { return *endpoint_; }
@@ -66,6 +69,7 @@ class SaManager {
     IkeSessions sessions_;
     std::unique_ptr<IkeEndpoint> endpoint_;
     EventHandler on_event_;
+    HintHandler on_hint_;
     asio::steady_timer timer_;
     std::optional<TimePoint> armed_for_;
     bool pump_posted_ = false;
