@@ -1,5 +1,6 @@
 #include <mpsa/daemon/child_sa_installer.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <memory>
@@ -315,6 +316,71 @@ tl::expected<ChildSaObjects, std::string> child_sa_objects(const ike::ChildSaIns
     objects.inbound = std::move(*inbound);
     objects.outbound = std::move(*outbound);
     return objects;
+}
+
+std::vector<xfrm::Policy> bgp_guard_policies(const std::vector<ike::IpAddress>& local_addresses) {
+    constexpr std::uint8_t kTcp = 6;
+    std::vector<xfrm::Policy> out;
+    std::set<xfrm::PolicyKey> seen;
+    for (const auto& address : local_addresses) {
+        const bool unspecified = std::all_of(address.octets.begin(), address.octets.end(),
+                                             [](auto o) { return o == 0; });
+        xfrm::Prefix local;
+        local.address = to_xfrm(address);
+        local.length = unspecified ? 0 : (address.v6 ? 128 : 32);
+        xfrm::Prefix any;
+        any.address.family = local.address.family;
+        any.length = 0;
+        // To bgpd's listener (a peer connecting) and from a peer's listener (bgpd connecting).
+        for (const bool to_listener : {true, false}) {
+            xfrm::Policy policy;
+            policy.dir = xfrm::Direction::kIn;
+            policy.selector =
+                xfrm::Selector{any, local, kTcp, to_listener ? std::uint16_t{0} : kBgpPort,
+                               to_listener ? kBgpPort : std::uint16_t{0}};
+            policy.priority = kBgpGuardPolicyPriority;
+            policy.action = xfrm::PolicyAction::kBlock;
+            if (seen.insert(policy.key()).second) out.push_back(std::move(policy));
+        }
+    }
+    return out;
+}
+
+bool is_bgp_guard_policy(const xfrm::Policy& policy) {
+    const auto& s = policy.selector;
+    const bool one_side_bgp =
+        (s.sport == kBgpPort && s.dport == 0) || (s.sport == 0 && s.dport == kBgpPort);
+    return policy.dir == xfrm::Direction::kIn && policy.action == xfrm::PolicyAction::kBlock &&
+           policy.templates.empty() && policy.if_id == 0 && policy.mark == xfrm::Mark{} &&
+           policy.priority == kBgpGuardPolicyPriority && s.proto == 6 && one_side_bgp &&
+           s.src.length == 0;
+}
+
+BgpGuardPlan plan_bgp_guard(const std::vector<xfrm::Policy>& wanted,
+                            const std::map<xfrm::PolicyKey, xfrm::Policy>& kernel) {
+    BgpGuardPlan plan;
+    std::set<xfrm::PolicyKey> wanted_keys;
+    for (const auto& policy : wanted) {
+        wanted_keys.insert(policy.key());
+        const auto found = kernel.find(policy.key());
+        if (found == kernel.end()) {
+            plan.changes.push_back({xfrm::ChangeOp::kAdd, policy});
+        } else if (found->second == policy) {
+            ++plan.in_place;
+        } else if (is_bgp_guard_policy(found->second)) {
+            // Ours from an earlier run with another value (cannot differ today; kept for
+            // future changes of the guard's shape that keep its key).
+            plan.changes.push_back({xfrm::ChangeOp::kUpdate, policy});
+        } else {
+            plan.conflicts.push_back(found->second);
+        }
+    }
+    for (const auto& [key, policy] : kernel) {
+        if (!wanted_keys.contains(key) && is_bgp_guard_policy(policy)) {
+            plan.changes.push_back({xfrm::ChangeOp::kDelete, policy});
+        }
+    }
+    return plan;
 }
 
 MappedInstallError map_install_error(const xfrm::Error& error, bool is_sa) {

@@ -123,7 +123,13 @@ class GatewayRole final : public NodeRole {
               "mpsa_peers_without_mpsa_total",
               "IKE SAs up without the multi-point SA Vendor ID (plain IKEv2 peers)")),
           m_state_saves_failed_(ctx_.metrics.counter("mpsa_state_save_failures_total",
-                                                     "group SA state file writes that failed")) {}
+                                                     "group SA state file writes that failed")),
+          m_guard_installed_(ctx_.metrics.gauge(
+              "mpsa_bgp_guard_installed",
+              "1 when the policies blocking clear-text BGP (TCP 179) to the gateway are in place")),
+          m_guard_failures_(ctx_.metrics.counter(
+              "mpsa_bgp_guard_failures_total",
+              "BGP guard policies not installed (no xfrm, kernel error, foreign policy)")) {}
 
     ~GatewayRole() override = default;
 
@@ -132,6 +138,9 @@ class GatewayRole final : public NodeRole {
                                        [this](const ike::Identification& id) { return admit(id); });
         if (!auth) return tl::make_unexpected(auth.error());
         authenticator_ = std::move(auth->authenticator);
+
+        auto addresses = resolve_listen_addresses(config_.ike_listen);
+        if (!addresses) return tl::make_unexpected(addresses.error());
 
         std::unique_ptr<xfrm::NetlinkKernel> kernel;
         if (config_.bgp_child_sa.enabled) {
@@ -142,6 +151,9 @@ class GatewayRole final : public NodeRole {
                 spdlog::warn("xfrm netlink unavailable ({}): bgp CHILD_SAs will fail",
                              opened.error().message);
             }
+            install_bgp_guard(kernel.get(), *addresses);
+        } else {
+            remove_bgp_guard();
         }
         installer_ = std::make_unique<CountingInstaller>(ctx_.metrics, std::move(kernel));
 
@@ -153,8 +165,6 @@ class GatewayRole final : public NodeRole {
         }
         adopt_persisted_state();
 
-        auto addresses = resolve_listen_addresses(config_.ike_listen);
-        if (!addresses) return tl::make_unexpected(addresses.error());
         ike::SaManagerConfig manager_config;
         manager_config.endpoint.addresses = *addresses;
         manager_config.endpoint.ike_port = config_.ike_port;
@@ -540,6 +550,85 @@ class GatewayRole final : public NodeRole {
         }
     }
 
+    // --- BGP guard (see bgp_guard_policies in child_sa_installer.hpp) ----------------------
+    // Installed at start whenever bgp_child_sa is enabled, add-or-adopt; left in place at
+    // shutdown like the rest of the dataplane; removed at a start with bgp_child_sa disabled
+    // (a reload cannot change bgp_child_sa). Failures are logged and counted, never fatal: a
+    // kernel without XFRM cannot carry the CHILD_SAs either.
+    bool apply_bgp_guard(xfrm::NetlinkKernel& kernel, const std::vector<xfrm::Policy>& wanted) {
+        auto dump = kernel.dump();
+        if (!dump) {
+            m_guard_failures_.inc();
+            spdlog::warn("bgp guard: cannot read the kernel's xfrm policies: {}",
+                         dump.error().message);
+            return false;
+        }
+        const auto plan = plan_bgp_guard(wanted, dump->policies);
+        bool complete = plan.conflicts.empty();
+        for (const auto& conflict : plan.conflicts) {
+            m_guard_failures_.inc();
+            spdlog::warn("bgp guard: a foreign policy holds the guard's key, left alone: {}",
+                         xfrm::describe(xfrm::Object{conflict}));
+        }
+        const auto results = kernel.apply(plan.changes);
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (!results[i]) {
+                spdlog::debug("bgp guard: {}", xfrm::describe(plan.changes[i]));
+                continue;
+            }
+            complete = false;
+            m_guard_failures_.inc();
+            spdlog::warn("bgp guard: {} failed: {}", xfrm::describe(plan.changes[i]),
+                         results[i]->message);
+        }
+        if (results.size() < plan.changes.size()) complete = false;
+        if (complete && (!wanted.empty() || !plan.changes.empty())) {
+            spdlog::info(
+                "bgp guard: {} policies ({} added or updated, {} in place, {} removed)",
+                wanted.size(),
+                std::count_if(
+                    plan.changes.begin(), plan.changes.end(),
+                    [](const xfrm::Change& c) { return c.op != xfrm::ChangeOp::kDelete; }),
+                plan.in_place,
+                std::count_if(plan.changes.begin(), plan.changes.end(), [](const xfrm::Change& c) {
+                    return c.op == xfrm::ChangeOp::kDelete;
+                }));
+        }
+        return complete;
+    }
+
+    void install_bgp_guard(xfrm::NetlinkKernel* kernel,
+                           const std::vector<ike::IpAddress>& addresses) {
+        m_guard_installed_.set(0);
+        if (!kernel) {
+            m_guard_failures_.inc();
+            spdlog::warn(
+                "bgp guard not installed (no xfrm netlink): clear-text BGP to port 179 "
+                "is not blocked");
+            return;
+        }
+        const auto wanted = bgp_guard_policies(addresses);
+        if (apply_bgp_guard(*kernel, wanted)) {
+            m_guard_installed_.set(1);
+            spdlog::info("bgp guard in place on {}: TCP port 179 only inside CHILD_SAs",
+                         listen_text(addresses));
+        } else {
+            spdlog::warn("bgp guard incomplete: clear-text BGP to {} port 179 may be accepted",
+                         listen_text(addresses));
+        }
+    }
+
+    void remove_bgp_guard() {
+        m_guard_installed_.set(0);
+        auto opened = xfrm::NetlinkKernel::open();
+        if (!opened) {
+            spdlog::debug("bgp guard: no xfrm netlink ({}), nothing to remove",
+                          opened.error().message);
+            return;
+        }
+        (void)apply_bgp_guard(**opened, {});
+    }
+
     // --- persistence -----------------------------------------------------------------------
     std::vector<std::pair<std::string, std::pair<std::uint32_t, std::uint32_t>>> sa_fingerprint()
         const {
@@ -621,6 +710,8 @@ class GatewayRole final : public NodeRole {
     Metric& m_put_failed_;
     Metric& m_peers_without_mpsa_;
     Metric& m_state_saves_failed_;
+    Metric& m_guard_installed_;
+    Metric& m_guard_failures_;
 };
 
 }  // namespace

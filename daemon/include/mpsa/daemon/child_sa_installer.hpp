@@ -27,6 +27,7 @@
 #include <tl/expected.hpp>
 
 #include <mpsa/ike/child_sa.hpp>
+#include <mpsa/xfrm/diff.hpp>
 #include <mpsa/xfrm/kernel.hpp>
 #include <mpsa/xfrm/objects.hpp>
 
@@ -111,6 +112,44 @@ class XfrmChildSaInstaller final : public ike::ChildSaInstaller {
     std::map<xfrm::PolicyKey, InstalledPolicy> policies_;
     std::string last_error_;
 };
+
+// The BGP guard (draft 4.1: a member's iBGP session runs inside its CHILD_SA). On the gateway,
+// in-policies that block TCP to or from port 179 on its IKE addresses for any source, so a node
+// that never authenticated cannot reach bgpd in clear. An authenticated member's CHILD_SA
+// in-policy (priority ChildSaOptions::policy_priority, 0 on the gateway, selector member/32 <->
+// gateway/32 TCP, with a template) is more specific in priority and wins for its own traffic.
+//
+// Ownership. The guard must have if_id 0 (the kernel only applies policies with a non-zero if_id
+// to packets of an xfrm interface) and has no template to carry a reqid, so it cannot live in the
+// if_id or reqid bands. It is ours by its whole shape: direction in, action block, no template,
+// if_id 0, mark 0/0, TCP with port 179 on one side, and this priority ("mr" in the top bytes, in
+// line with the "mp" if_id and "mq" reqid bands). The value is far weaker than any CHILD_SA's
+// (0) and than strongSwan's computed priorities (below 2^20), so foreign policies decide first.
+// The group reconciler never sees it (if_id 0 is foreign to it); only the gateway's guard code
+// adds, updates or deletes policies of exactly this shape.
+inline constexpr std::uint32_t kBgpGuardPolicyPriority = 0x6d720000 + 179;
+inline constexpr std::uint16_t kBgpPort = 179;
+static_assert(kBgpGuardPolicyPriority > ChildSaOptions{}.policy_priority);
+
+// The guard's policies for the gateway's local IKE addresses: per address, dport 179 and sport
+// 179, destination the address as /32 or /128 (an unspecified address, a wildcard listen, gives
+// the family's /0). Duplicate addresses give one set.
+[[nodiscard]] std::vector<xfrm::Policy> bgp_guard_policies(
+    const std::vector<ike::IpAddress>& local_addresses);
+
+// True for a policy of the guard's shape (see above): ours to update or delete.
+[[nodiscard]] bool is_bgp_guard_policy(const xfrm::Policy& policy);
+
+// What brings the kernel's policies to the wanted guard (empty: remove every guard policy).
+// Adds missing policies, updates our own whose value differs, deletes our own no longer wanted;
+// a foreign policy under a wanted key is a conflict and left alone. Deletes come last.
+struct BgpGuardPlan {
+    std::vector<xfrm::Change> changes;
+    std::vector<xfrm::Policy> conflicts;
+    std::size_t in_place = 0;  // wanted policies the kernel holds already
+};
+[[nodiscard]] BgpGuardPlan plan_bgp_guard(const std::vector<xfrm::Policy>& wanted,
+                                          const std::map<xfrm::PolicyKey, xfrm::Policy>& kernel);
 
 // What a netlink error on a CHILD_SA object means for IKE, with a message that says why.
 struct MappedInstallError {
