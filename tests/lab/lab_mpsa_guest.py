@@ -22,6 +22,7 @@ other through the overlay, checks its must-show with deadlines, and tears the la
                       restarted mpsad reports kernel.changes == 0 once in sync
   gateway_restart  6: gateway mpsad stopped (SIGTERM): pings between LANs continue, 0 lost; it
                       is started again: /v1/members lists cpe1-3 established and acknowledged
+                      within 30 s (INVALID_IKE_SPI -> immediate re-authentication)
   default_route    7: cpe3 advertises 0.0.0.0/0 and ::/0: overlay still works, no ESP loop (SA
                       counters rise by about the packets sent, underlay packet rate stays sane)
   status_api       8: mpsactl and the API show the expected groups, peers, routes, SAs; no key
@@ -317,8 +318,10 @@ def gateway_restart(lab: MpsaLab) -> None:
             ok = {m["identity"] for m in ms if m.get("state") == "established"
                   and m.get("acked_spi")}
             return ms if ok >= {f"{c}.mpsa.lab" for c in BASE} else None
-        ms = poll(registered, 240, "cpe1-3 re-registered with the restarted gateway "
-                  "(/v1/members established with an acknowledged group SPI)", interval=0.5)
+        # The restarted gateway answers the CPEs' requests for their lost IKE SAs with
+        # INVALID_IKE_SPI and they re-authenticate at once (was ~161 s: DPD running out).
+        ms = poll(registered, 30, "cpe1-3 re-registered with the restarted gateway within "
+                  "30 s (/v1/members established with an acknowledged group SPI)", interval=0.5)
         t_reg = now() - t_start
         lab.wait_converged(timeout=60)
         results = [lab.ping_result(p, 200) for p in pings]
@@ -454,6 +457,27 @@ def status_api(lab: MpsaLab) -> None:
     ids = {m["identity"] for m in members if m.get("state") == "established"}
     if ids != {f"{c}.mpsa.lab" for c in BASE}:
         problems.append(f"gw: established members {sorted(ids)}")
+    # Draft 4.1: BGP only inside a member's CHILD_SA. The isp router never authenticated; its
+    # clear-text connect to bgpd (listen range 100.64.0.0/16) must die at the gateway's xfrm
+    # guard (SYN dropped: a timeout, not a refusal), while the members' sessions stay up.
+    def members_established() -> bool:
+        peers = lab.lab.vtysh_json("gw", "show bgp ipv4 unicast summary json").get("peers", {})
+        return all(peers.get(esp4(n), {}).get("state") == "Established" for n in BASE.values())
+    poll(members_established, 60, "gw: BGP sessions of cpe1-3 Established")
+    probe = ("import socket\ns = socket.socket()\ns.settimeout(3)\ntry:\n"
+             "    s.connect(('100.64.0.2', 179))\n    print('connected')\n"
+             "except socket.timeout:\n    print('timeout')\n"
+             "except OSError as e:\n    print('error', e)\n")
+    got = lab.sh("isp", ["python3", "-c", probe], check=False).stdout.strip()
+    if got != "timeout":
+        problems.append(f"isp: clear-text TCP connect to 100.64.0.2:179 gave '{got}', want "
+                        "'timeout' (dropped by the bgp guard)")
+    if not members_established():
+        problems.append("gw: CPE BGP sessions not Established after the isp probe")
+    gw_policies = lab.ip("gw", "xfrm", "policy")
+    if not re.search(r"dst 100\.64\.0\.2/32 proto tcp dport 179\s*\n\s*dir in action block",
+                     gw_policies):
+        problems.append(f"gw: no bgp guard policy in `ip xfrm policy`:\n{gw_policies}")
     gw_groups = lab.api("gw", "/v1/groups")["groups"]
     if [(g["name"], g.get("members")) for g in gw_groups] != [(GROUP, 3)]:
         problems.append(f"gw: groups {[(g['name'], g.get('members')) for g in gw_groups]}")
@@ -490,8 +514,9 @@ def status_api(lab: MpsaLab) -> None:
     if hits:
         raise Failure(f"key bytes found in: {hits}")
     print(f"PASS 8: groups/peers/routes/SAs as expected on cpe1-3 (API + mpsactl tables) and gw "
-          f"(members, groups); {len(keys)} keys from ip xfrm state x {len(needles) // len(keys)}"
-          f" encodings: none in {len(outputs)} API/mpsactl outputs or "
+          f"(members, groups, BGP of cpe1-3 Established, isp's clear-text connect to :179 timed "
+          f"out at the bgp guard); {len(keys)} keys from ip xfrm state x "
+          f"{len(needles) // len(keys)} encodings: none in {len(outputs)} API/mpsactl outputs or "
           f"{sum(1 for n in blobs if n.endswith('.log'))} logs ({log_bytes} bytes)")
 
 
