@@ -27,6 +27,7 @@
 #include <mpsa/bgp_glue/bgp_learner.hpp>
 #include <mpsa/bgp_glue/frr_release.hpp>
 #include <mpsa/bgp_glue/zapi_client.hpp>
+#include <mpsa/ike/rate_limit.hpp>
 #include <mpsa/ike/sa_manager.hpp>
 #include <mpsa/ike/udp_socket.hpp>
 #include <mpsa/mpsa/cpe_ike_bridge.hpp>
@@ -229,11 +230,12 @@ class CpeRole final : public NodeRole {
     void seed_static_routes(const std::vector<StaticRoute>& routes, bool add);
 
     // IKE
-    void connect_gateway();
+    void connect_gateway(bool initial_contact = false);
     void schedule_reconnect(const std::string& why);
     void on_session_event(const ike::SessionEvent& event);
     void handle_put_results(const std::vector<mpsa::PutResult>& results);
     void reauthenticate();
+    void on_peer_lost_sa_hint(const ike::SessionHint& hint);
     [[nodiscard]] bool any_established() const;
 
     // group SA lifecycle
@@ -301,6 +303,8 @@ class CpeRole final : public NodeRole {
     bool reconnect_pending_ = false;
     // A re-authentication is under way (or must be retried) while an older IKE SA still works.
     bool reauth_pending_ = false;
+    // INVALID_IKE_SPI hints are unauthenticated: at most one re-authentication per 10 s for them.
+    ike::TokenBucket lost_sa_reauth_limit_{1, std::chrono::seconds(10)};
 
     // overlay routes
     std::unique_ptr<bgp_glue::ZapiClient> zapi_;
@@ -320,6 +324,7 @@ class CpeRole final : public NodeRole {
     Metric& policies_gauge_;
     Metric& ike_sas_gauge_;
     Metric& group_sas_installed_;
+    Metric& lost_sa_hints_;
 };
 
 CpeRole::CpeRole(RoleContext context, const Config& config)
@@ -340,7 +345,10 @@ CpeRole::CpeRole(RoleContext context, const Config& config)
                                              {{"group", config.group.name}})),
       ike_sas_gauge_(context_.metrics.gauge("mpsa_ike_sas", "Established IKE SAs")),
       group_sas_installed_(context_.metrics.counter("mpsa_group_sa_installed_total",
-                                                    "Group SAs installed from MPSA_PUT")) {}
+                                                    "Group SAs installed from MPSA_PUT")),
+      lost_sa_hints_(context_.metrics.counter(
+          "mpsa_ike_peer_lost_sa_hints_total",
+          "Unprotected INVALID_IKE_SPI answers from the gateway (it may have restarted)")) {}
 
 CpeRole::~CpeRole() {
     *alive_ = false;
@@ -518,6 +526,10 @@ tl::expected<void, std::string> CpeRole::open_ike() {
         });
     if (!manager) return tl::make_unexpected("IKE sockets: " + manager.error().message());
     ike_ = std::move(*manager);
+    ike_->set_hint_handler(
+        [this, alive = std::weak_ptr<bool>(alive_)](const ike::SessionHint& hint) {
+            if (auto a = alive.lock(); a && *a) on_peer_lost_sa_hint(hint);
+        });
     return {};
 }
 
@@ -627,7 +639,7 @@ tl::expected<void, std::string> CpeRole::start() {
 
 // ---------------------------------------------------------------------------------------- IKE
 
-void CpeRole::connect_gateway() {
+void CpeRole::connect_gateway(bool initial_contact) {
     if (stopped_ || !ike_) return;
     auto ike_config = base_ike_sa_config(config_);
     ike_config.remote_id = make_identification(config_.gateway_identity);
@@ -635,7 +647,7 @@ void CpeRole::connect_gateway() {
     // INITIAL_CONTACT (RFC 7296 2.4) whenever this will be our only IKE SA with the gateway: it
     // drops what an earlier instance or a dead SA left. Not on re-authentication, where the old
     // SA stays until the new one is up.
-    ike_config.send_initial_contact = sessions_.empty();
+    ike_config.send_initial_contact = initial_contact || sessions_.empty();
     ike::IkeSaDeps deps;
     deps.clock = &clock_;
     deps.random = &context_.random;
@@ -789,6 +801,39 @@ void CpeRole::reauthenticate() {
                  config_.group.name);
     reauth_pending_ = true;
     connect_gateway();
+}
+
+// The gateway answered one of our requests with an unprotected INVALID_IKE_SPI: it has most
+// likely restarted and lost our IKE SA (its group SAs survive in its state file). Rather than
+// wait for the liveness check to time out, re-authenticate at once, make-before-break: the old
+// SA and its CHILD_SA stay until the new one is up (then on_session_event closes them), so a
+// spoofed hint costs the gateway one re-authentication of the same identity and nothing more.
+// INITIAL_CONTACT as on a reconnect, since the gateway holds nothing of ours that should stay.
+void CpeRole::on_peer_lost_sa_hint(const ike::SessionHint& hint) {
+    const auto found = sessions_.find(hint.session);
+    if (found == sessions_.end() || !found->second.established) return;
+    // Hints for an SA we are deleting anyway (e.g. the old one after re-authentication) change
+    // nothing.
+    const ike::IkeSa* sa = ike_ ? ike_->find(hint.session) : nullptr;
+    if (sa == nullptr || sa->state() != ike::IkeSaState::kEstablished) return;
+    lost_sa_hints_.inc();
+    for (const auto& [id, session] : sessions_) {
+        if (!session.established) return;  // a new IKE SA is being set up already
+    }
+    if (!lost_sa_reauth_limit_.take(clock_.now())) {
+        spdlog::info(
+            "IKE: gateway answered INVALID_IKE_SPI (SPIs {}/{}); re-authenticated "
+            "recently, waiting",
+            ike_spi_text(hint.hint.spis.initiator), ike_spi_text(hint.hint.spis.responder));
+        return;
+    }
+    spdlog::warn(
+        "IKE: gateway {} answered INVALID_IKE_SPI for our IKE SA (SPIs {}/{}): it may "
+        "have restarted; re-authenticating, the old SA stays until the new one is up",
+        ike::to_string(hint.hint.peer), ike_spi_text(hint.hint.spis.initiator),
+        ike_spi_text(hint.hint.spis.responder));
+    reauth_pending_ = true;
+    connect_gateway(/*initial_contact=*/true);
 }
 
 // ------------------------------------------------------------------------ group SA lifecycle
