@@ -545,6 +545,15 @@ class GatewayRole final : public NodeRole {
             ctx_.metrics
                 .counter("mpsa_ike_cookies_sent_total", "IKE_SA_INIT answered with a COOKIE")
                 .set(static_cast<std::int64_t>(sc.cookies_sent));
+            ctx_.metrics
+                .counter("mpsa_ike_invalid_spi_sent_total",
+                         "requests for unknown IKE SAs answered with INVALID_IKE_SPI (e.g. "
+                         "members still using IKE SAs from before a gateway restart)")
+                .set(static_cast<std::int64_t>(sc.invalid_spi_sent));
+            ctx_.metrics
+                .counter("mpsa_ike_invalid_spi_suppressed_total",
+                         "INVALID_IKE_SPI answers withheld by the rate limit")
+                .set(static_cast<std::int64_t>(sc.invalid_spi_suppressed));
             ctx_.metrics.gauge("mpsa_ike_half_open", "half-open responder IKE SAs")
                 .set(static_cast<std::int64_t>(manager_->sessions().half_open()));
         }
