@@ -58,6 +58,18 @@ xfrm::Policy policy(const GroupLayout& layout, xfrm::Direction dir, const xfrm::
     return p;
 }
 
+// "D dev mpsa<id>" in the group's table, with the LAN source of D's family for local traffic.
+xfrm::Route overlay_route(const NodeFacts& node, const GroupLayout& layout,
+                          const xfrm::Prefix& dst) {
+    xfrm::Route route;
+    route.dst = dst;
+    route.table = layout.table;
+    route.dev = layout.interface_name;
+    route.source =
+        dst.family() == xfrm::Family::kIpv4 ? node.overlay_source_v4 : node.overlay_source_v6;
+    return route;
+}
+
 xfrm::Template tunnel_template(const GroupLayout& layout, const xfrm::IpAddress& src,
                                const xfrm::IpAddress& dst, std::uint32_t spi) {
     xfrm::Template t;
@@ -249,13 +261,7 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
 
         // The route stays for a blocked D as well: without it, traffic would follow zebra's
         // route for D in main, which leads to the peer in the clear.
-        xfrm::Route route;
-        route.dst = destination;
-        route.table = layout.table;
-        route.dev = layout.interface_name;
-        route.source =
-            family == xfrm::Family::kIpv4 ? node.overlay_source_v4 : node.overlay_source_v6;
-        state.add(std::move(route));
+        state.add(overlay_route(node, layout, destination));
     }
 
     // Protected prefixes: fail closed for the operator's whole overlay space, not only for what
@@ -277,13 +283,7 @@ GroupDesiredState build_group_state(const NodeFacts& node, const GroupLayout& la
         block.action = xfrm::PolicyAction::kBlock;
         block.priority = kProtectedPolicyPriority;
         state.add(std::move(block));
-        xfrm::Route route;
-        route.dst = prefix;
-        route.table = layout.table;
-        route.dev = layout.interface_name;
-        route.source =
-            family == xfrm::Family::kIpv4 ? node.overlay_source_v4 : node.overlay_source_v6;
-        state.add(std::move(route));
+        state.add(overlay_route(node, layout, prefix));
     }
 
     // ESP and IKE never enter the overlay: a rule ahead of the overlay lookup sends traffic to

@@ -22,6 +22,24 @@ bool switched_to_next(const mpsa::GroupStatus& s, mpsa::TimePoint now) {
     return s.next_spi && s.next_outbound_at && now >= *s.next_outbound_at;
 }
 
+// One /v1/sas row with every field of the contract; unknown values stay null.
+json sa_row(const char* type, const std::string& spi, const char* direction,
+            const std::string& local, const std::string& remote) {
+    return json{{"type", type},
+                {"spi", spi},
+                {"group", nullptr},
+                {"direction", direction},
+                {"local", local},
+                {"remote", remote},
+                {"encryption", ""},
+                {"integrity", nullptr},
+                {"prf", nullptr},
+                {"lifetime_seconds", nullptr},
+                {"expires_in_seconds", nullptr},
+                {"bytes", nullptr},
+                {"packets", nullptr}};
+}
+
 }  // namespace
 
 mpsa::EspSuite esp_suite_of(const GroupConfig& group) {
@@ -149,19 +167,7 @@ json gateway_sas_document(const std::vector<GatewayGroupView>& groups,
         if (p.state != "established") continue;
         const std::string local = address_text(p.local.address);
         const std::string remote = address_text(p.peer.address);
-        json ike_row{{"type", "ike"},
-                     {"spi", ike_spi_text(p.spis.responder)},
-                     {"group", nullptr},
-                     {"direction", "in+out"},
-                     {"local", local},
-                     {"remote", remote},
-                     {"encryption", ""},
-                     {"integrity", nullptr},
-                     {"prf", nullptr},
-                     {"lifetime_seconds", nullptr},
-                     {"expires_in_seconds", nullptr},
-                     {"bytes", nullptr},
-                     {"packets", nullptr}};
+        json ike_row = sa_row("ike", ike_spi_text(p.spis.responder), "in+out", local, remote);
         if (p.suite) {
             const auto names = suite_names(*p.suite);
             ike_row["encryption"] = names.encryption;
@@ -172,19 +178,7 @@ json gateway_sas_document(const std::vector<GatewayGroupView>& groups,
         for (const auto& c : p.child_sas) {
             for (const auto& [spi, direction] :
                  {std::pair{c.inbound_spi, "in"}, std::pair{c.outbound_spi, "out"}}) {
-                json row{{"type", "child"},
-                         {"spi", spi_text(spi)},
-                         {"group", nullptr},
-                         {"direction", direction},
-                         {"local", local},
-                         {"remote", remote},
-                         {"encryption", ""},
-                         {"integrity", nullptr},
-                         {"prf", nullptr},
-                         {"lifetime_seconds", nullptr},
-                         {"expires_in_seconds", nullptr},
-                         {"bytes", nullptr},
-                         {"packets", nullptr}};
+                json row = sa_row("child", spi_text(spi), direction, local, remote);
                 if (p.child_suite) {
                     const auto names = suite_names(*p.child_suite);
                     row["encryption"] = names.encryption;
